@@ -1,0 +1,83 @@
+"""Shared set-up for the benchmarks: a stand-in of Slack in its own process, a pilot with N
+people written straight into the database, and timing a `pilot-pulse` command as a child."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+BOT_TOKEN = "xoxb-standin-token"
+
+
+class StandIn:
+    """`python -m bot.slack_standin` in a child process, so its memory and CPU are its own."""
+
+    def __init__(
+        self, *, latency: float = 0.0, rates: dict[str, int] | None = None, users: int = 0
+    ) -> None:
+        args = [
+            sys.executable,
+            "-m",
+            "bot.slack_standin",
+            "--latency",
+            str(latency),
+            "--no-record",
+            "--users",
+            str(users),
+        ]
+        for method, per_second in (rates or {}).items():
+            args += ["--rate", f"{method}={per_second}"]
+        self.process = subprocess.Popen(
+            args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http"):
+            raise RuntimeError("the stand-in did not start")
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def make_pilot(database_url: str, people: int, *, name: str = "bench") -> None:
+    """A pilot whose people are the stand-in's generated users U00000001…
+
+    Done in a child process: the benchmark process itself stays small, because a child's
+    peak-memory figure (ru_maxrss) starts from its parent's size at fork.
+    """
+    subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "setup_pilot.py"), database_url, str(people), name],
+        check=True,
+        cwd=ROOT,
+    )
+
+
+@dataclass
+class Run:
+    seconds: float
+    max_rss_mb: float
+    stdout: str
+    returncode: int
+
+
+def run_measured(args: list[str], env: dict[str, str], cwd: Path) -> Run:
+    """Like run_command, with the child's peak resident memory from wait4()."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    output = process.stdout.read().decode() if process.stdout else ""
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return Run(seconds, usage.ru_maxrss / 1024, output, process.returncode)

@@ -1,0 +1,570 @@
+"""The durable fan-out: senders claim pending delivery rows, post the DMs at Slack's pace, and
+mark each row sent or failed for good.
+
+Rows are claimed in short transactions (with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
+senders never take the same row) and posted with no database lock held. A 429 pauses every
+worker of the sender for `Retry-After` and slows the pace; transient failures are retried with
+backoff. A sender that is killed leaves its claimed rows in `sending`; they are taken again
+once their lease runs out, or at once when the sender's process is known to be gone, so only
+the messages in flight at the kill can be sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import random
+import socket
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import and_, bindparam, func, or_, update
+from sqlmodel import select
+
+from bot.errors import PulseError
+from storage import Database
+from storage.models import Answer, Delivery, DeliveryStatus, Participant, Purpose
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+# A claimed row whose sender has said nothing for this long is taken over by another sender.
+LEASE = timedelta(minutes=2)
+# Slack answers these when the person cannot be messaged at all; retrying will not help.
+PERMANENT_ERRORS = frozenset(
+    {
+        "user_not_found",
+        "account_inactive",
+        "cannot_dm_bot",
+        "channel_not_found",
+        "user_disabled",
+        "is_archived",
+        "not_in_channel",
+        "restricted_action",
+        "messages_tab_disabled",
+        "user_is_restricted",
+        "team_access_not_granted",
+        "invalid_blocks",
+        "msg_too_long",
+        "no_text",
+    }
+)
+# These mean the bot itself cannot post; the whole run stops with one clear line.
+FATAL_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "missing_scope",
+        "not_allowed_token_type",
+    }
+)
+MAX_TRANSIENT_ATTEMPTS = 4
+MAX_RATE_LIMITED_ATTEMPTS = 30
+
+
+class Pacer:
+    """Paces every worker of one sender together, just under Slack's rate limit.
+
+    It aims `headroom` below the ceiling so that network jitter does not tip a burst over the
+    limit; on a 429 every worker waits `Retry-After` and the pace drops by a fifth, then it
+    climbs back a little each second without a 429.
+    """
+
+    MIN_RATE = 0.5
+
+    def __init__(
+        self,
+        rate: float,
+        *,
+        headroom: float = 0.97,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.ceiling = max(self.MIN_RATE, rate * headroom)
+        self.rate = self.ceiling
+        self._clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._next_at = 0.0
+        self._paused_until = 0.0
+        self._last_growth = clock()
+        self.rate_limited = 0
+
+    def acquire(self) -> None:
+        """Block until this worker may make its next call."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                start = max(now, self._next_at, self._paused_until)
+                self._next_at = start + 1.0 / self.rate
+            if start > now:
+                self._sleep(start - now)
+            with self._lock:
+                # A 429 seen while this worker slept moves the whole sender back.
+                if self._clock() >= self._paused_until:
+                    return
+
+    def on_rate_limited(self, retry_after: float) -> None:
+        with self._lock:
+            now = self._clock()
+            self.rate_limited += 1
+            if now >= self._paused_until:
+                # Only the first 429 of a burst slows the pace; the rest were already in flight.
+                self.rate = max(self.MIN_RATE, self.rate * 0.8)
+            until = now + max(retry_after, 0.0)
+            self._paused_until = max(self._paused_until, until)
+            self._next_at = max(self._next_at, self._paused_until)
+            self._last_growth = until
+
+    def on_success(self) -> None:
+        with self._lock:
+            now = self._clock()
+            if self.rate < self.ceiling and now - self._last_growth >= 1.0:
+                self.rate = min(self.ceiling, self.rate * 1.1)
+                self._last_growth = now
+
+
+@dataclass(frozen=True)
+class SendOptions:
+    """How hard a sender may push: messages in flight, the pace's ceiling, the round's length."""
+
+    concurrency: int = 8
+    rate: float = 100.0
+    round_close_days: int = 6
+
+
+@dataclass(frozen=True)
+class Outbound:
+    """What a worker needs to message one person."""
+
+    delivery_id: int
+    participant_id: int
+    slack_user_id: str
+    first_name: str | None
+    purpose: str
+    invite_delivery_id: int
+    slack_tz: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery_id: int
+    status: str
+    channel_id: str | None = None
+    message_ts: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class SendProgress:
+    """Counts of one sender's run, updated as it goes."""
+
+    total: int = 0
+    done_before: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    started: float = field(default_factory=time.monotonic)
+    failures: Counter[str] = field(default_factory=Counter)
+    rate_limited: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.done_before + self.sent + self.failed + self.skipped
+
+    @property
+    def seconds(self) -> float:
+        return time.monotonic() - self.started
+
+    @property
+    def per_second(self) -> float:
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+
+Composer = Callable[[Outbound], dict[str, Any]]
+
+
+class FatalSlackError(PulseError):
+    """The bot cannot post at all (token revoked, missing scope)."""
+
+
+def sender_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _is_dead_here(claimed_by: str) -> bool:
+    """True when `claimed_by` names a process on this host that no longer runs."""
+    host, _, rest = claimed_by.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class Sender:
+    """Sends the deliveries of one round and purpose until none is left to send."""
+
+    def __init__(
+        self,
+        db: Database,
+        client: WebClient,
+        compose: Composer,
+        *,
+        options: SendOptions | None = None,
+        batch: int = 100,
+        clock: Callable[[], datetime] = utcnow,
+        on_progress: Callable[[SendProgress], None] | None = None,
+    ) -> None:
+        self.db = db
+        self.client = client
+        self.compose = compose
+        options = options or SendOptions()
+        self.concurrency = options.concurrency
+        self.pacer = Pacer(options.rate)
+        self.batch = batch
+        self.clock = clock
+        self.on_progress = on_progress
+        self.me = sender_id()
+        self._fatal: FatalSlackError | None = None
+
+    # -- database ---------------------------------------------------------------------------
+
+    def _counts(self, round_id: int, purpose: str) -> Counter[str]:
+        with self.db.session() as session:
+            rows = session.exec(
+                select(Delivery.status, func.count())
+                .where(Delivery.round_id == round_id, Delivery.purpose == purpose)
+                .group_by(Delivery.status)
+            ).all()
+        return Counter({status: count for status, count in rows})
+
+    def _reclaimable_senders(self, round_id: int, purpose: str) -> list[str]:
+        with self.db.session() as session:
+            holders = session.exec(
+                select(Delivery.claimed_by)
+                .where(
+                    Delivery.round_id == round_id,
+                    Delivery.purpose == purpose,
+                    Delivery.status == DeliveryStatus.SENDING,
+                    Delivery.claimed_by.is_not(None),
+                )
+                .distinct()
+            ).all()
+        return [holder for holder in holders if holder and _is_dead_here(holder)]
+
+    def _claim(self, round_id: int, purpose: str, limit: int) -> tuple[list[Outbound], int]:
+        """Take up to `limit` rows for this sender; none is taken by two senders at once.
+
+        Returns the rows to post, and how many were skipped (the person paused, stopped these
+        messages, or answered before their reminder went out).
+        """
+        now = self.clock()
+        dead = self._reclaimable_senders(round_id, purpose)
+        takeable = or_(
+            Delivery.status == DeliveryStatus.PENDING,
+            and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - LEASE),
+            *(
+                [and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_by.in_(dead))]
+                if dead
+                else []
+            ),
+        )
+        candidates = (
+            select(Delivery.id)
+            .where(Delivery.round_id == round_id, Delivery.purpose == purpose, takeable)
+            .order_by(Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        with self.db.transaction() as session:
+            claimed = session.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(candidates.scalar_subquery()))
+                .values(
+                    status=DeliveryStatus.SENDING,
+                    claimed_by=self.me,
+                    claimed_at=now,
+                    attempts=Delivery.attempts + 1,
+                    updated_at=now,
+                )
+                .returning(Delivery.id, Delivery.participant_id)
+                .execution_options(synchronize_session=False)
+            ).all()
+            if not claimed:
+                return [], 0
+            by_participant = {
+                participant_id: delivery_id for delivery_id, participant_id in claimed
+            }
+            people = session.exec(
+                select(Participant).where(Participant.id.in_(list(by_participant)))
+            ).all()
+            invites: dict[int, int] = {}
+            answered: set[int] = set()
+            if purpose != Purpose.INVITE:
+                rows = session.exec(
+                    select(Delivery.participant_id, Delivery.id).where(
+                        Delivery.round_id == round_id,
+                        Delivery.purpose == Purpose.INVITE,
+                        Delivery.participant_id.in_(list(by_participant)),
+                    )
+                ).all()
+                invites = {participant_id: delivery_id for participant_id, delivery_id in rows}
+                answered = set(
+                    session.exec(
+                        select(Answer.delivery_id)
+                        .where(Answer.delivery_id.in_(list(invites.values())))
+                        .distinct()
+                    ).all()
+                )
+        outbound: list[Outbound] = []
+        skipped: list[Outcome] = []
+        for person in people:
+            delivery_id = by_participant[person.id]
+            invite_id = invites.get(person.id, delivery_id)
+            reason = None
+            if person.opted_out_at is not None:
+                reason = "opted_out"
+            elif person.paused_until is not None and person.paused_until > now:
+                reason = "paused"
+            elif purpose == Purpose.REMINDER and invite_id in answered:
+                reason = "answered"
+            if reason is not None:
+                skipped.append(Outcome(delivery_id, DeliveryStatus.SKIPPED, reason=reason))
+                continue
+            outbound.append(
+                Outbound(
+                    delivery_id=delivery_id,
+                    participant_id=person.id,
+                    slack_user_id=person.slack_user_id,
+                    first_name=(person.display_name or (person.real_name or "").split(" ")[0])
+                    or None,
+                    purpose=purpose,
+                    invite_delivery_id=invite_id,
+                    slack_tz=person.slack_tz,
+                )
+            )
+        self._record(skipped)
+        return outbound, len(skipped)
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        """Write finished deliveries in one transaction."""
+        if not outcomes:
+            return
+        now = self.clock()
+        statement = (
+            update(Delivery)
+            .where(Delivery.id == bindparam("_id"), Delivery.status != DeliveryStatus.SENT)
+            .values(
+                status=bindparam("_status"),
+                channel_id=bindparam("_channel"),
+                message_ts=bindparam("_ts"),
+                failure_reason=bindparam("_reason"),
+                sent_at=bindparam("_sent_at"),
+                claimed_by=None,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        rows = [
+            {
+                "_id": outcome.delivery_id,
+                "_status": outcome.status,
+                "_channel": outcome.channel_id,
+                "_ts": outcome.message_ts,
+                "_reason": outcome.reason,
+                "_sent_at": now if outcome.status == DeliveryStatus.SENT else None,
+            }
+            for outcome in outcomes
+        ]
+        with self.db.transaction() as session:
+            session.connection().execute(statement, rows)
+
+    # -- Slack ------------------------------------------------------------------------------
+
+    def _post_into(self, item: Outbound, finished: queue.Queue[Outcome]) -> None:
+        try:
+            outcome = self._post(item)
+        except Exception as exc:
+            # A bug in composing one message must not stall the run or lose the row.
+            log.exception("delivery %s could not be sent", item.delivery_id)
+            outcome = Outcome(
+                item.delivery_id, DeliveryStatus.FAILED, reason=f"internal: {type(exc).__name__}"
+            )
+        finished.put(outcome)
+
+    def _post(self, item: Outbound) -> Outcome:
+        transient = 0
+        limited = 0
+        last_error = "unknown"
+        while True:
+            if self._fatal is not None:
+                # Leave the row for a later run; the lease hands it back.
+                return Outcome(item.delivery_id, DeliveryStatus.PENDING)
+            self.pacer.acquire()
+            try:
+                response = self.client.chat_postMessage(
+                    channel=item.slack_user_id, **self.compose(item)
+                )
+            except SlackApiError as exc:
+                status = exc.response.status_code if exc.response is not None else 0
+                error = (
+                    str(exc.response.get("error") or f"http_{status}")
+                    if exc.response is not None
+                    else "no_response"
+                )
+                if status == 429:
+                    limited += 1
+                    retry_after = _retry_after(exc)
+                    self.pacer.on_rate_limited(retry_after)
+                    if limited >= MAX_RATE_LIMITED_ATTEMPTS:
+                        return Outcome(
+                            item.delivery_id, DeliveryStatus.FAILED, reason="ratelimited"
+                        )
+                    continue
+                if error in FATAL_ERRORS:
+                    self._fatal = FatalSlackError(
+                        f"Slack refused to post ({error}); check SLACK_BOT_TOKEN and the app's scopes"
+                    )
+                    return Outcome(item.delivery_id, DeliveryStatus.PENDING)
+                if error in PERMANENT_ERRORS or 400 <= status < 500:
+                    return Outcome(item.delivery_id, DeliveryStatus.FAILED, reason=error)
+                last_error = error
+            except (URLError, OSError, TimeoutError) as exc:
+                last_error = f"connection: {getattr(exc, 'reason', exc)}"
+            else:
+                self.pacer.on_success()
+                return Outcome(
+                    item.delivery_id,
+                    DeliveryStatus.SENT,
+                    channel_id=response.get("channel"),
+                    message_ts=response.get("ts"),
+                )
+            transient += 1
+            if transient >= MAX_TRANSIENT_ATTEMPTS:
+                return Outcome(
+                    item.delivery_id, DeliveryStatus.FAILED, reason=f"gave up: {last_error}"[:200]
+                )
+            time.sleep(min(8.0, 0.25 * 2**transient) * (0.5 + random.random()))
+
+    # -- the run ----------------------------------------------------------------------------
+
+    def run(self, round_id: int, purpose: str = Purpose.INVITE) -> SendProgress:
+        """Send every row of the round and purpose; returns when none is left to send."""
+        counts = self._counts(round_id, purpose)
+        progress = SendProgress(
+            total=sum(counts.values()),
+            done_before=sum(
+                counts[s]
+                for s in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
+            ),
+        )
+        finished: queue.Queue[Outcome] = queue.Queue()
+        in_flight = 0
+        last_report = 0.0
+        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send") as pool:
+            # Hold enough rows to keep every worker busy, claimed in chunks rather than one by
+            # one, but no more than they can start soon: rows held are rows no one else sends.
+            held = self.concurrency * 4
+            while True:
+                room = held - in_flight
+                claimed: list[Outbound] = []
+                skipped = 0
+                if room >= held // 2 and self._fatal is None:
+                    claimed, skipped = self._claim(round_id, purpose, min(room, self.batch))
+                    progress.skipped += skipped
+                    for item in claimed:
+                        pool.submit(self._post_into, item, finished)
+                    in_flight += len(claimed)
+                if in_flight == 0:
+                    if skipped:
+                        continue
+                    if self._fatal is not None:
+                        raise self._fatal
+                    left = self._counts(round_id, purpose)
+                    if left[DeliveryStatus.PENDING] + left[DeliveryStatus.SENDING] == 0:
+                        break
+                    # Another sender holds the rest; wait for it, or for its lease to run out.
+                    time.sleep(0.5)
+                    continue
+                outcomes = self._drain(finished, timeout=0.05)
+                in_flight -= len(outcomes)
+                self._record([o for o in outcomes if o.status != DeliveryStatus.PENDING])
+                self._release([o for o in outcomes if o.status == DeliveryStatus.PENDING])
+                for outcome in outcomes:
+                    if outcome.status == DeliveryStatus.SENT:
+                        progress.sent += 1
+                    elif outcome.status == DeliveryStatus.FAILED:
+                        progress.failed += 1
+                        progress.failures[outcome.reason or "unknown"] += 1
+                progress.rate_limited = self.pacer.rate_limited
+                if self.on_progress is not None and time.monotonic() - last_report > 0.2:
+                    last_report = time.monotonic()
+                    self.on_progress(progress)
+        if self.on_progress is not None:
+            self.on_progress(progress)
+        return progress
+
+    @staticmethod
+    def _drain(finished: queue.Queue[Outcome], *, timeout: float) -> list[Outcome]:
+        """The outcomes finished so far, waiting up to `timeout` for the first."""
+        outcomes: list[Outcome] = []
+        try:
+            outcomes.append(finished.get(timeout=timeout) if timeout else finished.get_nowait())
+        except queue.Empty:
+            return outcomes
+        while len(outcomes) < 200:
+            try:
+                outcomes.append(finished.get_nowait())
+            except queue.Empty:
+                break
+        return outcomes
+
+    def _release(self, outcomes: list[Outcome]) -> None:
+        """Hand rows that were not attempted back to the pool, for this or another sender."""
+        if not outcomes:
+            return
+        with self.db.transaction() as session:
+            session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id.in_([o.delivery_id for o in outcomes]),
+                    Delivery.status == DeliveryStatus.SENDING,
+                    Delivery.claimed_by == self.me,
+                )
+                .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _retry_after(exc: SlackApiError) -> float:
+    headers = getattr(exc.response, "headers", None) or {}
+    for key, value in headers.items():
+        if key.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                break
+    return 1.0

@@ -1,0 +1,49 @@
+"""The App Home view of one person: what pilot-pulse is, who sees what, and their pilots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import select
+
+from bot import views
+from storage import Database
+from storage.models import Participant, Pilot, Role
+
+
+def _state(participant: Participant, now: datetime) -> str:
+    if participant.opted_out_at is not None:
+        return "you have stopped these messages"
+    if participant.paused_until is not None and participant.paused_until > now:
+        return f"paused until {participant.paused_until:%d %b}"
+    if not participant.surveyed:
+        return "you see the totals; you are not surveyed"
+    return "you get the weekly pulse"
+
+
+def home_view(db: Database, slack_user_id: str, now: datetime) -> dict[str, Any]:
+    """The Home tab for `slack_user_id`."""
+    with db.session() as session:
+        rows = session.exec(
+            select(Participant, Pilot)
+            .join(Pilot, Pilot.id == Participant.pilot_id)
+            .where(Participant.slack_user_id == slack_user_id)
+            .order_by(Pilot.name)
+        ).all()
+    blocks: views.Blocks = [
+        views.header_block("pilot-pulse"),
+        views.text_block(
+            "Every week I ask a few one-click questions about the AI tool your team is trying "
+            "out, and now and then for a short chat about what helps and what gets in the way."
+        ),
+    ]
+    if not rows:
+        blocks.append(views.text_block("You are not in any pilot at the moment."))
+    for participant, pilot in rows:
+        role = "" if participant.role == Role.MEMBER else f" · {participant.role}"
+        blocks.append(
+            views.text_block(f"*{pilot.name}* · {pilot.tool}{role}\n{_state(participant, now)}")
+        )
+        blocks.append(views.context_block(views.privacy_line(pilot.min_group_size)))
+    return {"type": "home", "blocks": blocks}

@@ -1,0 +1,1 @@
+"""The clock's jobs: what each tick checks for every pilot. Imported by `bot.scheduler.tick`."""

@@ -1,0 +1,51 @@
+"""`/pilot-status`: who may see which pilot's figures, and the reply they get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot import views
+from bot.metrics import period_figures
+from bot.periods import period_of
+from bot.pilots import count_pilots, pilots_visible_to
+from storage import Database
+
+
+@dataclass
+class StatusReply:
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    shown_pilot: str | None = None
+    figures: Any = field(default=None, repr=False)
+
+
+def status_reply(
+    db: Database, slack_user_id: str, requested: str | None, now: datetime
+) -> StatusReply:
+    """What `slack_user_id` sees for `/pilot-status [requested]`.
+
+    Anyone who is not a champion or admin of the pilot gets the same polite refusal whether the
+    pilot exists or not, so the command reveals no figures and no pilot names.
+    """
+    requested = (requested or "").strip() or None
+    with db.session() as session:
+        if count_pilots(session) == 0:
+            return StatusReply(text=views.no_pilot_text())
+        visible = pilots_visible_to(session, slack_user_id)
+        if requested is not None:
+            visible = [p for p in visible if p.name.casefold() == requested.casefold()]
+        if not visible:
+            return StatusReply(text=views.refusal_text())
+        if len(visible) > 1:
+            names = [p.name for p in visible]
+            return StatusReply(text="Which pilot?", blocks=views.pilot_choice_blocks(names))
+        pilot = visible[0]
+        figures = period_figures(session, pilot, period_of(now, pilot.timezone), now=now)
+    return StatusReply(
+        text=views.status_text(figures),
+        blocks=views.status_blocks(figures),
+        shown_pilot=pilot.name,
+        figures=figures,
+    )

@@ -1,0 +1,489 @@
+"""The pulse end to end through the running HTTP app with signed payloads, on both databases."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import threading
+from datetime import timedelta
+
+import pytest
+from sqlmodel import func, select
+
+from bot.questions import DEFAULT_QUESTIONS
+from bot.report import build_report, report_csv
+from bot.slack_requests import SlackSender
+from bot.slack_standin import SlackStandIn
+from storage.models import Answer, Delivery, DeliveryStatus, Participant, Purpose
+from tests.conftest import RunningApp
+from tests.pulse_helpers import (
+    PEOPLE,
+    answer_all,
+    buttons,
+    click,
+    dm_channel,
+    last_view,
+    make_pilot,
+    modal_values,
+    pulse_message,
+    remind,
+    send,
+)
+
+VALUE = {spec.key: {o.label: o.value for o in spec.options} for spec in DEFAULT_QUESTIONS}
+
+
+def _answers(app: RunningApp) -> list[Answer]:
+    with app.deps.db.session() as session:
+        return list(session.exec(select(Answer)).all())
+
+
+def test_a_full_round_from_dm_to_report(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    result = send(app.deps)
+    assert result.round_created and result.progress is not None
+    assert result.progress.sent == 6 and result.progress.failed == 0
+    dm = pulse_message(slack, "U0PERSON1")
+    text = json.dumps(dm["blocks"], ensure_ascii=False)
+    assert "How often did you use Copilot this week?" in text
+    assert (
+        "Only totals from 5 or more people are shared with the pilot team; your name is never attached."
+        in text
+    )
+    assert [b["text"]["text"] for b in buttons(dm, "pulse_first")] == [
+        "Not at all",
+        "Once or twice",
+        "Several times",
+        "Daily",
+    ]
+    assert [b["text"]["text"] for b in buttons(dm, "pulse_controls")] == [
+        "Pause for 2 weeks",
+        "Stop these messages",
+    ]
+
+    # One click records the first answer at once and opens the modal with the rest.
+    assert click(sender, slack, "U0PERSON1", "Daily").status_code == 200
+    [stored] = _answers(app)
+    assert stored.value_number == VALUE["usage"]["Daily"]
+    view = last_view(slack, 1)
+    labels = [b["label"]["text"] for b in view["blocks"] if b["type"] == "input"]
+    assert len(labels) == 5 and "How useful was Copilot for your work this week?" in labels
+    update = slack.wait_for("chat.update")[0]
+    assert "Got it: *Daily*" in json.dumps(update.params["blocks"])
+
+    # The modal's answers are all stored; the DM turns into a thank-you with a change button.
+    choices = {
+        "useful": "4",
+        "time": "1–2 h",
+        "trust": "3",
+        "recommend": "8",
+        "got in the way": "Hard to trust it with <@U0PERSON2>'s tickets",
+    }
+    assert sender.view_submission("U0PERSON1", view, modal_values(view, choices)).status_code == 200
+    answers = {a.question_id: a for a in _answers(app)}
+    assert len(answers) == 6
+    comment = next(a for a in answers.values() if a.text_raw)
+    assert comment.text_scrubbed == "Hard to trust it with [person]'s tickets"
+    thanks = slack.wait_for("chat.update", 2)[1]
+    assert thanks.params["ts"] == dm["ts"]
+    assert "Change my answers" in json.dumps(thanks.params["blocks"])
+
+    # Changing answers: the modal comes prefilled, the change updates the same rows.
+    slack.messages[dm_channel("U0PERSON1")][0]["blocks"] = thanks.params["blocks"]
+    click(sender, slack, "U0PERSON1", "Change my answers", block_id="pulse_done")
+    view = last_view(slack, 2)
+    prefilled = {
+        b["label"]["text"]: b["element"].get("initial_option", {}).get("value")
+        for b in view["blocks"]
+        if b["type"] == "input"
+    }
+    assert prefilled["How often did you use Copilot this week?"] == "3"
+    assert prefilled["How useful was Copilot for your work this week?"] == "4"
+    sender.view_submission(
+        "U0PERSON1", view, modal_values(view, {"useful": "2", "got in the way": ""})
+    )
+    after = _answers(app)
+    assert len(after) == 5  # the emptied comment is gone
+    useful = next(
+        a
+        for a in after
+        if a.question_id == next(q for q, a2 in answers.items() if a2.value_number == 4.0)
+    )
+    assert useful.value_number == 2.0
+
+
+def test_double_clicks_and_replays_never_count_twice(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send(app.deps)
+    message = dict(pulse_message(slack, "U0PERSON2"))
+    several = buttons(message, "pulse_first")[2]
+
+    def press(**kwargs: object) -> int:
+        return sender.action(
+            "U0PERSON2",
+            several["action_id"],
+            several["value"],
+            message=message,
+            channel_id=dm_channel("U0PERSON2"),
+            block_id="pulse_first",
+            **kwargs,
+        ).status_code
+
+    statuses: list[int] = []
+    threads = [threading.Thread(target=lambda: statuses.append(press())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    replay = press(headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
+    assert statuses == [200] * 4 and replay == 200
+    answers = _answers(app)
+    assert len(answers) == 1
+    report = build_report(app.deps.db, "support-copilot", None, app.deps.clock())
+    # One person answered: below the minimum group, so the count itself is withheld.
+    assert report["responded"] is None
+    with app.deps.db.session() as session:
+        responded = session.exec(
+            select(func.count(func.distinct(Delivery.participant_id))).join(
+                Answer, Answer.delivery_id == Delivery.id
+            )
+        ).one()
+    assert responded == 1
+
+
+def test_report_numbers_match_what_people_answered(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send(app.deps)
+    given = {
+        "U0PERSON1": ("Daily", {"useful": "5", "time": "Over 2 h", "trust": "4", "recommend": "9"}),
+        "U0PERSON2": (
+            "Several times",
+            {"useful": "4", "time": "1–2 h", "trust": "3", "recommend": "7"},
+        ),
+        "U0PERSON3": (
+            "Once or twice",
+            {"useful": "2", "time": "Under 30 min", "trust": "2", "recommend": "3"},
+        ),
+        "U0PERSON4": ("Daily", {"useful": "5", "time": "30–60 min", "trust": "5"}),
+    }
+    for index, (person, (first, rest)) in enumerate(given.items()):
+        answer_all(sender, slack, person, first, rest, index)
+
+    # Four people: every figure drawn from answers is withheld, with the reason.
+    report = build_report(app.deps.db, "support-copilot", None, app.deps.clock())
+    assert report["invited"] == 6
+    assert report["responded"] is None and report["withheld"]["responded"] == "fewer than 5 people"
+    assert all(q["mean"] is None and q["n"] is None for q in report["questions"])
+
+    given["U0PERSON5"] = ("Not at all", {"useful": "1", "trust": "1", "recommend": "0"})
+    answer_all(sender, slack, "U0PERSON5", *given["U0PERSON5"], len(given) - 1)
+    report = build_report(app.deps.db, "support-copilot", None, app.deps.clock())
+    assert report["responded"] == 5
+    assert report["response_rate"] == round(5 / 6, 3)
+    by_key = {q["key"]: q for q in report["questions"]}
+    usage = [VALUE["usage"][first] for first, _ in given.values()]
+    assert by_key["usage"]["n"] == 5 and by_key["usage"]["mean"] == round(statistics.mean(usage), 2)
+    useful = [int(rest["useful"]) for _, rest in given.values()]
+    assert by_key["usefulness"]["mean"] == round(statistics.mean(useful), 2)
+    # Only four people said how much time it saved: that mean is withheld on its own.
+    assert by_key["time_saved"]["n"] is None and by_key["time_saved"]["mean"] is None
+    recommend = [int(rest["recommend"]) for _, rest in given.values() if "recommend" in rest]
+    assert len(recommend) == 4 and by_key["recommend"]["mean"] is None
+    counts = {o["label"]: o["count"] for o in by_key["usage"]["distribution"]}
+    assert counts == {"Not at all": 1, "Once or twice": 1, "Several times": 1, "Daily": 2}
+
+    csv_text = report_csv(report)
+    assert "support-copilot,2026" in csv_text.splitlines()[1][:21] or csv_text.splitlines()[
+        1
+    ].startswith("support-copilot,")
+    rows = {tuple(line.split(",")[2:4]): line for line in csv_text.splitlines()[1:]}
+    assert rows[("mean", "usefulness")].split(",")[-3] == str(round(statistics.mean(useful), 2))
+    assert rows[("mean", "time_saved")].endswith("fewer than 5 people")
+
+
+def test_rate_limits_are_honoured_and_nobody_is_messaged_twice(
+    app: RunningApp, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    slack.fail("chat.postMessage", status=429, retry_after=1, times=3)
+    result = send(app.deps)
+    assert result.progress is not None
+    assert result.progress.sent == 6
+    assert result.progress.rate_limited >= 1
+    assert all(len(slack.messages[dm_channel(p)]) == 1 for p in PEOPLE)
+
+
+def test_permanent_failures_are_recorded_with_their_reason(
+    app: RunningApp, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    slack.error(
+        "chat.postMessage",
+        "user_not_found",
+        when=lambda params: params.get("channel") == "U0PERSON3",
+    )
+    slack.error(
+        "chat.postMessage",
+        "cannot_dm_bot",
+        when=lambda params: params.get("channel") == "U0PERSON4",
+    )
+    slack.fail("chat.postMessage", status=503, times=2)
+    result = send(app.deps)
+    assert result.progress is not None
+    assert result.progress.sent == 4 and result.progress.failed == 2
+    assert dict(result.progress.failures) == {"user_not_found": 1, "cannot_dm_bot": 1}
+    with app.deps.db.session() as session:
+        rows = session.exec(
+            select(Participant.slack_user_id, Delivery.status, Delivery.failure_reason).join(
+                Participant
+            )
+        ).all()
+    failed = {user: reason for user, status, reason in rows if status == DeliveryStatus.FAILED}
+    assert failed == {"U0PERSON3": "user_not_found", "U0PERSON4": "cannot_dm_bot"}
+    # Sending again in the same period sends nothing new and says so.
+    again = send(app.deps)
+    assert again.progress is None and "nothing new was sent" in again.note
+
+
+def test_two_concurrent_senders_send_each_dm_once(app: RunningApp, slack: SlackStandIn) -> None:
+    from bot.delivery import Sender, SendOptions
+    from bot.pilots import get_pilot
+    from bot.pulse import pulse_composer
+    from bot.questions import questions_of
+    from bot.rounds import open_round
+    from storage.models import RoundKind
+
+    extra = [f"U2{i:07d}" for i in range(120)]
+    for user_id in extra:
+        slack.add_user(user_id, real_name=f"Extra {user_id}")
+    slack.add_channel("C0MANY", name="many", members=extra)
+    from bot.pilots import PilotSpec, create_pilot
+
+    create_pilot(
+        app.deps.db,
+        app.deps.client,
+        PilotSpec(
+            name="many",
+            tool="Copilot",
+            leadership_channel="C0LEADERS",
+            members_from_channel="C0MANY",
+        ),
+    )
+    with app.deps.db.session() as session:
+        pilot = get_pilot(session, "many")
+    opened = open_round(app.deps.db, pilot, RoundKind.PULSE, app.deps.clock(), close_after_days=6)
+    with app.deps.db.session() as session:
+        questions = tuple(questions_of(session, opened.round.question_set_id))
+    slack.latency = 0.01
+    results = []
+
+    def run() -> None:
+        sender = Sender(
+            app.deps.db,
+            app.deps.sending_client,
+            pulse_composer(pilot, opened.round, questions),
+            options=SendOptions(concurrency=4, rate=1000),
+            batch=10,
+        )
+        results.append(sender.run(opened.round.id))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sum(r.sent for r in results) == 120
+    assert all(r.sent > 0 for r in results), "both senders took part"
+    assert sorted(len(slack.messages[dm_channel(u)]) for u in extra) == [1] * 120
+
+
+def test_the_reminder_goes_once_to_those_who_have_not_answered(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send(app.deps)
+    answer_all(sender, slack, "U0PERSON1", "Daily", {"useful": "4"}, 0)
+    click(sender, slack, "U0PERSON2", "Once or twice")
+    click(sender, slack, "U0PERSON3", "Pause for 2 weeks", block_id="pulse_controls")
+    slack.wait_for("response_url")
+    result = remind(app.deps)
+    assert result.progress is not None and result.progress.sent == 3
+    reminded = {user for user in PEOPLE if len(slack.messages[dm_channel(user)]) == 2}
+    assert reminded == {"U0PERSON4", "U0PERSON5", "U0PERSON6"}
+    nudge = slack.messages[dm_channel("U0PERSON4")][1]
+    assert "friendly nudge" in json.dumps(nudge["blocks"])
+    # Answering from the reminder counts on the same delivery as the first message.
+    click(sender, slack, "U0PERSON4", "Daily", message_index=1)
+    with app.deps.db.session() as session:
+        purposes = session.exec(
+            select(Delivery.purpose).join(Answer, Answer.delivery_id == Delivery.id)
+        ).all()
+    assert set(purposes) == {Purpose.INVITE}
+    again = remind(app.deps)
+    assert again.progress is None and "sent already" in again.note
+    assert all(len(slack.messages[dm_channel(u)]) <= 2 for u in PEOPLE)
+
+
+def test_pause_and_stop_take_effect_at_once_and_are_confirmed(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send(app.deps)
+    click(sender, slack, "U0PERSON1", "Pause for 2 weeks", block_id="pulse_controls")
+    [paused] = slack.wait_for("response_url")
+    assert paused.params["response_type"] == "ephemeral"
+    assert "Paused until" in paused.params["text"]
+    click(sender, slack, "U0PERSON2", "Stop these messages", block_id="pulse_controls")
+    stopped = slack.wait_for("response_url", 2)[1]
+    assert "won't get pilot-pulse messages" in json.dumps(stopped.params["blocks"])
+    with app.deps.db.session() as session:
+        people = {p.slack_user_id: p for p in session.exec(select(Participant)).all()}
+    now = app.deps.clock()
+    assert timedelta(days=13) < people["U0PERSON1"].paused_until - now <= timedelta(days=14)
+    assert people["U0PERSON2"].opted_out_at is not None
+    # Nothing more reaches them: not the reminder, not next week's pulse.
+    remind(app.deps)
+    app.deps.clock = lambda: now + timedelta(days=7)
+    result = send(app.deps)
+    assert result.round_created and result.progress is not None and result.progress.sent == 4
+    assert len(slack.messages[dm_channel("U0PERSON1")]) == 1
+    assert len(slack.messages[dm_channel("U0PERSON2")]) == 1
+    # Resume from the confirmation brings them back.
+    resume = stopped.params["blocks"][1]["elements"][0]
+    sender.action("U0PERSON2", resume["action_id"], resume["value"])
+    slack.wait_for("response_url", 3)
+    with app.deps.db.session() as session:
+        person = session.exec(
+            select(Participant).where(Participant.slack_user_id == "U0PERSON2")
+        ).one()
+    assert person.opted_out_at is None
+
+
+def test_a_click_after_the_round_closed_gets_a_polite_reply(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send(app.deps)
+    opened = app.deps.clock()
+    app.deps.clock = lambda: opened + timedelta(days=6, minutes=1)
+    click(sender, slack, "U0PERSON1", "Daily")
+    [reply] = slack.wait_for("response_url")
+    assert reply.params["response_type"] == "ephemeral"
+    assert "closed on" in reply.params["text"]
+    assert _answers(app) == []
+
+
+def test_someone_elses_button_is_refused(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send(app.deps)
+    message = pulse_message(slack, "U0PERSON1")
+    daily = buttons(message, "pulse_first")[3]
+    sender.action("U0PERSON2", daily["action_id"], daily["value"])
+    [reply] = slack.wait_for("response_url")
+    assert "isn't yours" in reply.params["text"]
+    assert _answers(app) == []
+
+
+def test_pilot_status_shows_live_figures_and_withholds_small_groups(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send(app.deps)
+    for index, person in enumerate(PEOPLE[:5]):
+        answer_all(sender, slack, person, "Daily", {"useful": str(index + 1)}, index)
+    slack.clear()
+    sender.command("U0CHAMPION")
+    [reply] = slack.wait_for("response_url")
+    text = json.dumps(reply.params["blocks"], ensure_ascii=False)
+    assert "sent to 6 · delivered 6 · failed 0" in text
+    assert "Answered*: 5 (83%)" in text
+    assert "Usefulness: *3.0* / 5" in text
+    # Only five answered the usage question and the rest skipped time saved: withheld.
+    assert "Time saved (min/week): _withheld" in text
+    sender.command("U0PERSON1")
+    refusal = slack.wait_for("response_url", 2)[1]
+    assert "blocks" not in refusal.params or not refusal.params["blocks"]
+    assert "3.0" not in refusal.params["text"]
+
+
+@pytest.mark.parametrize("bad", ["not-a-value", "999999:1:3", "1:999:3"])
+def test_forged_button_values_store_nothing(
+    bad: str, app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send(app.deps)
+    response = sender.action("U0PERSON1", "pulse_answer_0", bad)
+    assert response.status_code == 200
+    assert _answers(app) == []
+
+
+def test_a_killed_sender_loses_nothing_and_a_rerun_finishes(
+    app: RunningApp, slack: SlackStandIn, db_url: str, tmp_path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from bot.pilots import PilotSpec, create_pilot
+    from tests.conftest import SIGNING_SECRET
+
+    people = [f"U3{i:07d}" for i in range(300)]
+    for user_id in people:
+        slack.add_user(user_id, real_name=f"Person {user_id}")
+    slack.add_channel("C0KILL", name="kill", members=people)
+    create_pilot(
+        app.deps.db,
+        app.deps.client,
+        PilotSpec(
+            name="kill",
+            tool="Copilot",
+            leadership_channel="C0LEADERS",
+            members_from_channel="C0KILL",
+        ),
+    )
+    slack.latency = 0.02
+    slack.rate_limit("chat.postMessage", 100)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))},
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.url,
+        "DATABASE_URL": db_url,
+        "SEND_CONCURRENCY": "8",
+    }
+    command = [sys.executable, "-m", "bot", "pulse", "send", "kill"]
+    first = subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while slack.sent_count("chat.postMessage") < 100 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    sent_before = slack.sent_count("chat.postMessage")
+    assert 100 <= sent_before < 300, "the kill came mid-run"
+
+    second = subprocess.run(
+        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert second.returncode == 0, second.stderr
+    assert "interrupted" in second.stdout
+    counts = [len(slack.messages.get(dm_channel(user), [])) for user in people]
+    assert min(counts) == 1, "nobody is left out"
+    # Only the handful in flight at the kill may have been sent twice.
+    assert sum(counts) - len(people) <= 16
+    with app.deps.db.session() as session:
+        statuses = session.exec(
+            select(Delivery.status, func.count()).group_by(Delivery.status)
+        ).all()
+    assert dict(statuses) == {DeliveryStatus.SENT: 300}

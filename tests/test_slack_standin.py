@@ -1,0 +1,701 @@
+"""The Slack stand-in, exercised through the real slack_sdk WebClient, Socket Mode client and a
+Bolt app, so that what the rest of the suite relies on is what slack_sdk really sends."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.builtin import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+from slack_sdk.webhook import WebhookClient
+
+from bot.slack_standin import Call, SlackStandIn
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TS_PATTERN = re.compile(r"^\d{10}\.\d{6}$")
+
+
+@pytest.fixture
+def standin() -> Iterator[SlackStandIn]:
+    with SlackStandIn() as slack:
+        slack.add_user("U0ALICE", real_name="Alice Example", display_name="alice", tz="Asia/Tokyo")
+        slack.add_user("U0BOB", real_name="Bob Example")
+        slack.add_user("U0GONE", real_name="Gone Person", deleted=True)
+        slack.add_user("U0OTHERBOT", real_name="Other Bot", is_bot=True)
+        slack.add_channel("C0GENERAL", name="general", members=["U0ALICE", "U0BOB"])
+        slack.add_channel("C0OUTSIDE", name="outside", members=["U0ALICE"], bot_is_member=False)
+        slack.add_channel(
+            "C0SECRET", name="secret", members=["U0ALICE"], bot_is_member=False, is_private=True
+        )
+        slack.add_channel("C0OLD", name="old", members=["U0ALICE"], is_archived=True)
+        yield slack
+
+
+@pytest.fixture
+def client(standin: SlackStandIn) -> WebClient:
+    # No retry handlers: tests want to see 429s and 5xx answers themselves.
+    return WebClient(base_url=standin.url, token=standin.bot_token, retry_handlers=[])
+
+
+def slack_error(call: object, *args: object, **kwargs: object) -> SlackApiError:
+    with pytest.raises(SlackApiError) as caught:
+        call(*args, **kwargs)  # type: ignore[operator]
+    return caught.value
+
+
+def raw_post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+# -- users and conversations ----------------------------------------------------------------
+
+
+def test_members_paginate_with_cursor_and_limit(standin: SlackStandIn, client: WebClient) -> None:
+    people = [f"U{index:08d}" for index in range(250)]
+    standin.add_channel("C0BIG", name="big", members=people)
+
+    pages = []
+    cursor = None
+    while True:
+        response = client.conversations_members(channel="C0BIG", limit=100, cursor=cursor)
+        pages.append(response["members"])
+        cursor = response["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+
+    # The bot is a member too and is listed, as Slack lists it.
+    assert [len(page) for page in pages] == [100, 100, 51]
+    assert [member for page in pages for member in page] == [*people, standin.bot_user_id]
+    assert all(call.params["limit"] == "100" for call in standin.calls_to("conversations.members"))
+    # The SDK's own pagination iterator follows the same cursors.
+    assert len(list(client.conversations_members(channel="C0BIG", limit=100))) == 3
+    # Default limit is 100; a bogus cursor is refused.
+    assert len(client.conversations_members(channel="C0BIG")["members"]) == 100
+    error = slack_error(client.conversations_members, channel="C0BIG", cursor="bm9wZQ==")
+    assert error.response["error"] == "invalid_cursor"
+
+
+def test_members_of_unknown_or_hidden_channels(standin: SlackStandIn, client: WebClient) -> None:
+    for channel in ("C0NOPE", "C0SECRET"):
+        error = slack_error(client.conversations_members, channel=channel)
+        assert error.response["error"] == "channel_not_found"
+    # A public channel the bot is not in can still be read.
+    assert client.conversations_members(channel="C0OUTSIDE")["members"] == ["U0ALICE"]
+
+
+def test_users_info_shapes_and_errors(standin: SlackStandIn, client: WebClient) -> None:
+    alice = client.users_info(user="U0ALICE")["user"]
+    assert alice["tz"] == "Asia/Tokyo"
+    assert alice["tz_offset"] == 9 * 3600
+    assert alice["tz_label"] == "Japan Standard Time"
+    assert alice["profile"]["display_name"] == "alice"
+    assert alice["profile"]["real_name"] == "Alice Example"
+    assert alice["is_bot"] is False and alice["deleted"] is False
+    # Slack leaves display_name empty unless set; the bot user exists on its own.
+    assert client.users_info(user="U0BOB")["user"]["profile"]["display_name"] == ""
+    bot = client.users_info(user=standin.bot_user_id)["user"]
+    assert bot["is_bot"] is True and bot["profile"]["bot_id"] == standin.bot_id
+    assert client.users_info(user="U0GONE")["user"]["deleted"] is True
+
+    error = slack_error(client.users_info, user="U0NOBODY")
+    assert error.response.status_code == 200
+    assert error.response["error"] == "user_not_found"
+
+
+def test_users_list_paginates(standin: SlackStandIn, client: WebClient) -> None:
+    ids = [user["id"] for page in client.users_list(limit=2) for user in page["members"]]
+    assert sorted(ids) == sorted(standin.users)
+    assert len(standin.calls_to("users.list")) == 3  # 5 users, 2 per page
+
+
+def test_conversations_info_and_open(standin: SlackStandIn, client: WebClient) -> None:
+    general = client.conversations_info(channel="C0GENERAL")["channel"]
+    assert general["name"] == "general" and general["is_member"] is True
+    assert general["num_members"] == 3  # Alice, Bob and the bot
+    assert "members" not in general
+    assert client.conversations_info(channel="C0OUTSIDE")["channel"]["is_member"] is False
+    error = slack_error(client.conversations_info, channel="C0SECRET")
+    assert error.response["error"] == "channel_not_found"
+
+    opened = client.conversations_open(users="U0ALICE")
+    assert opened["channel"]["id"] == "D0ALICE"
+    assert opened["already_open"] is False
+    assert client.conversations_open(users=["U0ALICE"])["already_open"] is True
+    dm = client.conversations_info(channel="D0ALICE")["channel"]
+    assert dm["is_im"] is True and dm["user"] == "U0ALICE"
+    for user, expected in [
+        ("U0NOBODY", "user_not_found"),
+        ("U0GONE", "account_inactive"),
+        ("U0OTHERBOT", "cannot_dm_bot"),
+        (standin.bot_user_id, "cannot_dm_bot"),
+    ]:
+        assert slack_error(client.conversations_open, users=user).response["error"] == expected
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+def test_post_message_to_user_id_lands_in_the_dm(standin: SlackStandIn, client: WebClient) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*How is it going?*"}}]
+    first = client.chat_postMessage(channel="U0ALICE", text="Pulse", blocks=blocks)
+    second = client.chat_postMessage(channel="U0ALICE", text="Again", thread_ts=first["ts"])
+
+    assert first["channel"] == "D0ALICE"
+    assert TS_PATTERN.match(first["ts"])
+    assert float(second["ts"]) > float(first["ts"])
+    assert first["message"]["user"] == standin.bot_user_id
+    assert first["message"]["bot_id"] == standin.bot_id
+    assert first["message"]["blocks"] == blocks
+    stored = standin.messages["D0ALICE"]
+    assert [m["text"] for m in stored] == ["Pulse", "Again"]
+    assert stored[0]["blocks"] == blocks and stored[0]["thread_ts"] == first["ts"]
+    assert stored[1]["thread_ts"] == first["ts"]
+    # slack_sdk sends blocks in a JSON body; the recorded params hold real lists.
+    call = standin.calls_to("chat.postMessage")[0]
+    assert call.headers["content-type"].startswith("application/json")
+    assert call.headers["authorization"] == f"Bearer {standin.bot_token}"
+    assert call.params["blocks"] == blocks
+    assert call.response is not None and call.response["ts"] == first["ts"]
+
+    for user, expected in [
+        ("U0NOBODY", "user_not_found"),
+        ("U0GONE", "account_inactive"),
+        ("U0OTHERBOT", "cannot_dm_bot"),
+    ]:
+        error = slack_error(client.chat_postMessage, channel=user, text="hi")
+        assert error.response["error"] == expected
+
+
+def test_post_message_channel_rules(standin: SlackStandIn, client: WebClient) -> None:
+    for channel, expected in [
+        ("C0OUTSIDE", "not_in_channel"),
+        ("C0SECRET", "channel_not_found"),
+        ("C0OLD", "is_archived"),
+        ("C0NOPE", "channel_not_found"),
+    ]:
+        error = slack_error(client.chat_postMessage, channel=channel, text="hi")
+        assert error.response["error"] == expected, channel
+    with pytest.warns(UserWarning):
+        error = slack_error(client.chat_postMessage, channel="C0GENERAL")
+    assert error.response["error"] == "no_text"
+    too_many = [{"type": "divider"}] * 51
+    error = slack_error(client.chat_postMessage, channel="C0GENERAL", text="x", blocks=too_many)
+    assert error.response["error"] == "invalid_blocks"
+    assert standin.messages == {}
+
+    client.chat_postMessage(channel="#general", text="by name")
+    assert standin.messages["C0GENERAL"][0]["text"] == "by name"
+
+
+def test_chat_update_edits_in_place(standin: SlackStandIn, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C0GENERAL", text="Round open")
+    new_blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "Round closed"}}]
+    updated = client.chat_update(
+        channel="C0GENERAL", ts=posted["ts"], text="Round closed", blocks=new_blocks
+    )
+
+    assert updated["ts"] == posted["ts"] and updated["text"] == "Round closed"
+    assert updated["message"]["blocks"] == new_blocks
+    [message] = standin.messages["C0GENERAL"]
+    assert message["text"] == "Round closed" and message["blocks"] == new_blocks
+
+    error = slack_error(client.chat_update, channel="C0GENERAL", ts="1.000001", text="x")
+    assert error.response["error"] == "message_not_found"
+    # Like Slack, edits need the conversation id the post answered with, not a user id.
+    dm = client.chat_postMessage(channel="U0BOB", text="hello")
+    error = slack_error(client.chat_update, channel="U0BOB", ts=dm["ts"], text="x")
+    assert error.response["error"] == "channel_not_found"
+    assert client.chat_update(channel=dm["channel"], ts=dm["ts"], text="hi")["text"] == "hi"
+
+
+def test_history_and_replies_follow_threads(standin: SlackStandIn, client: WebClient) -> None:
+    parent = client.chat_postMessage(channel="C0GENERAL", text="Week 1")
+    client.chat_postMessage(channel="C0GENERAL", text="detail", thread_ts=parent["ts"])
+    later = client.chat_postMessage(channel="C0GENERAL", text="Week 2")
+
+    history = client.conversations_history(channel="C0GENERAL")["messages"]
+    assert [m["text"] for m in history] == ["Week 2", "Week 1"]  # newest first, no replies
+    assert history[1]["reply_count"] == 1
+    replies = client.conversations_replies(channel="C0GENERAL", ts=parent["ts"])["messages"]
+    assert [m["text"] for m in replies] == ["Week 1", "detail"]
+    older = client.conversations_history(channel="C0GENERAL", latest=later["ts"])["messages"]
+    assert [m["text"] for m in older] == ["Week 1"]
+    error = slack_error(client.conversations_history, channel="C0OUTSIDE")
+    assert error.response["error"] == "not_in_channel"
+
+
+def test_ephemeral_and_delete(standin: SlackStandIn, client: WebClient) -> None:
+    answer = client.chat_postEphemeral(channel="C0GENERAL", user="U0BOB", text="only you")
+    assert TS_PATTERN.match(answer["message_ts"])
+    assert standin.ephemerals[0]["user"] == "U0BOB"
+    assert standin.ephemerals[0]["text"] == "only you"
+    error = slack_error(client.chat_postEphemeral, channel="C0GENERAL", user="U0GONE", text="x")
+    assert error.response["error"] == "user_not_in_channel"
+
+    posted = client.chat_postMessage(channel="C0GENERAL", text="oops")
+    assert client.chat_delete(channel="C0GENERAL", ts=posted["ts"])["ts"] == posted["ts"]
+    assert standin.messages["C0GENERAL"] == []
+    error = slack_error(client.chat_delete, channel="C0GENERAL", ts=posted["ts"])
+    assert error.response["error"] == "message_not_found"
+
+
+def test_views_open_update_and_publish(standin: SlackStandIn, client: WebClient) -> None:
+    modal = {"type": "modal", "title": {"type": "plain_text", "text": "Pulse"}, "blocks": []}
+    error = slack_error(client.views_open, trigger_id="", view=modal)
+    assert error.response["error"] == "invalid_trigger_id"
+    long_title = {**modal, "title": {"type": "plain_text", "text": "x" * 25}}
+    error = slack_error(client.views_open, trigger_id="1.2.abc", view=long_title)
+    assert error.response["error"] == "invalid_arguments"
+
+    opened = client.views_open(trigger_id="1.2.abc", view={**modal, "callback_id": "pulse"})
+    view_id = opened["view"]["id"]
+    assert view_id.startswith("V") and opened["view"]["callback_id"] == "pulse"
+    assert standin.views[view_id]["title"]["text"] == "Pulse"
+
+    error = slack_error(client.views_update, view_id=view_id, hash="stale", view=modal)
+    assert error.response["error"] == "hash_conflict"
+    changed = {**modal, "blocks": [{"type": "divider"}]}
+    updated = client.views_update(view_id=view_id, hash=opened["view"]["hash"], view=changed)
+    assert updated["view"]["id"] == view_id
+    assert standin.views[view_id]["blocks"] == [{"type": "divider"}]
+    error = slack_error(client.views_update, view_id="V404", view=modal)
+    assert error.response["error"] == "not_found"
+
+    home = {
+        "type": "home",
+        "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Hi"}}],
+    }
+    assert client.views_publish(user_id="U0ALICE", view=home)["view"]["type"] == "home"
+    assert standin.home_views["U0ALICE"]["blocks"] == home["blocks"]
+    assert slack_error(client.views_publish, user_id="U0X", view=home).response["error"] == (
+        "user_not_found"
+    )
+
+
+# -- fault injection ------------------------------------------------------------------------
+
+
+def test_fail_with_429_and_retry_after(standin: SlackStandIn, client: WebClient) -> None:
+    standin.fail("users.info", status=429, retry_after=7, times=2)
+    for _ in range(2):
+        error = slack_error(client.users_info, user="U0ALICE")
+        assert error.response.status_code == 429
+        assert error.response.headers["Retry-After"] == "7"
+        assert error.response["error"] == "ratelimited"
+    assert client.users_info(user="U0ALICE")["user"]["id"] == "U0ALICE"
+    assert [call.status for call in standin.calls_to("users.info")] == [429, 429, 200]
+    assert standin.sent_count("users.info") == 1
+
+
+def test_fail_with_500_answers_plain_text(standin: SlackStandIn, client: WebClient) -> None:
+    standin.fail("chat.postMessage", status=500)
+    error = slack_error(client.chat_postMessage, channel="C0GENERAL", text="hi")
+    assert error.response.status_code == 500
+    [call] = standin.calls_to("chat.postMessage")
+    assert call.status == 500 and call.response is None
+    assert "C0GENERAL" not in standin.messages
+    assert client.chat_postMessage(channel="C0GENERAL", text="hi")["ok"] is True
+
+
+def test_rate_limit_sliding_window(standin: SlackStandIn, client: WebClient) -> None:
+    standin.rate_limit("chat.postMessage", 20)
+    started = time.monotonic()
+    outcomes: list[int] = []
+    retry_after: set[str] = set()
+    for index in range(30):
+        try:
+            client.chat_postMessage(channel="C0GENERAL", text=f"m{index}")
+            outcomes.append(200)
+        except SlackApiError as exc:
+            outcomes.append(exc.response.status_code)
+            retry_after.add(exc.response.headers["Retry-After"])
+    burst = time.monotonic() - started
+
+    assert outcomes[:20] == [200] * 20
+    if burst < 1.0:  # on any sane machine: the 21st call is inside the first call's second
+        assert outcomes[20:] == [429] * 10
+    assert retry_after <= {"1"}
+    # Whatever the machine's speed, each answer obeys the window: refused exactly when 20
+    # calls were accepted in the second before it arrived.
+    calls = standin.calls_to("chat.postMessage")
+    accepted = [call.at for call in calls if call.status == 200]
+    for call in calls:
+        recent = sum(1 for at in accepted if call.at - 1.0 < at < call.at)
+        assert (call.status == 429) == (recent >= 20)
+    assert len(standin.messages["C0GENERAL"]) == outcomes.count(200)
+
+    time.sleep(max(0.0, calls[-1].at + 1.05 - time.monotonic()))
+    assert client.chat_postMessage(channel="C0GENERAL", text="later")["ok"] is True
+    standin.rate_limit("chat.postMessage", None)
+    for index in range(25):
+        client.chat_postMessage(channel="C0GENERAL", text=f"free {index}")
+
+
+def test_error_only_for_matching_params(standin: SlackStandIn, client: WebClient) -> None:
+    standin.error(
+        "chat.postMessage",
+        "channel_not_found",
+        times=2,
+        when=lambda params: "boom" in params.get("text", ""),
+    )
+    assert client.chat_postMessage(channel="C0GENERAL", text="fine")["ok"] is True
+    for _ in range(2):
+        error = slack_error(client.chat_postMessage, channel="C0GENERAL", text="boom")
+        assert error.response.status_code == 200
+        assert error.response["error"] == "channel_not_found"
+    assert client.chat_postMessage(channel="C0GENERAL", text="boom")["ok"] is True
+    assert [m["text"] for m in standin.messages["C0GENERAL"]] == ["fine", "boom"]
+
+
+def test_latency_is_added_to_answers(standin: SlackStandIn, client: WebClient) -> None:
+    standin.latency = 0.25
+    started = time.monotonic()
+    client.auth_test()
+    assert time.monotonic() - started >= 0.25
+    standin.latency = 0.0
+    started = time.monotonic()
+    client.auth_test()
+    assert time.monotonic() - started < 0.25
+
+
+# -- auth and protocol errors ---------------------------------------------------------------
+
+
+def test_auth_errors(standin: SlackStandIn) -> None:
+    def call(token: str | None, method: str = "auth.test") -> str:
+        web = WebClient(base_url=standin.url, token=token, retry_handlers=[])
+        try:
+            web.api_call(method)
+        except SlackApiError as exc:
+            return exc.response["error"]
+        return "ok"
+
+    assert call(None) == "not_authed"
+    assert call("xoxb-wrong") == "invalid_auth"
+    assert call(standin.app_token) == "not_allowed_token_type"
+    assert call(standin.bot_token) == "ok"
+    assert call(standin.bot_token, "apps.connections.open") == "not_allowed_token_type"
+    assert call(standin.app_token, "apps.connections.open") == "ok"
+
+    # The token may also travel as a form field instead of the header.
+    status, answer = raw_post(
+        f"{standin.url}auth.test",
+        f"token={standin.bot_token}".encode(),
+        {"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert (status, answer["user_id"]) == (200, standin.bot_user_id)
+    assert "token" not in standin.calls_to("auth.test")[-1].params
+
+
+def test_unknown_method_and_malformed_json(standin: SlackStandIn, client: WebClient) -> None:
+    error = slack_error(client.api_call, "chat.postMessagee")
+    assert error.response.status_code == 404
+    assert error.response["error"] == "unknown_method"
+
+    status, answer = raw_post(
+        f"{standin.url}chat.postMessage",
+        b'{"channel": "C0GENERAL", "text": ',
+        {"Content-Type": "application/json", "Authorization": f"Bearer {standin.bot_token}"},
+    )
+    assert (status, answer) == (200, {"ok": False, "error": "invalid_json"})
+    assert "C0GENERAL" not in standin.messages
+
+
+# -- files ----------------------------------------------------------------------------------
+
+
+def test_files_upload_v2_end_to_end(standin: SlackStandIn, client: WebClient) -> None:
+    data = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    response = client.files_upload_v2(
+        channel="C0GENERAL",
+        content=data,
+        filename="adoption.png",
+        title="Adoption this week",
+        initial_comment="Week 3",
+    )
+
+    file_id = response["file"]["id"]
+    assert response["file"]["mimetype"] == "image/png"
+    assert response["file"]["size"] == len(data)
+    assert response["file"]["title"] == "Adoption this week"
+    assert standin.uploads[file_id] == {
+        "filename": "adoption.png",
+        "title": "Adoption this week",
+        "bytes": data,
+        "channel_id": "C0GENERAL",
+        "channels": ["C0GENERAL"],
+        "initial_comment": "Week 3",
+        "thread_ts": None,
+        "alt_txt": None,
+    }
+    methods = [call.method for call in standin.calls]
+    assert methods == ["files.getUploadURLExternal", "upload", "files.completeUploadExternal"]
+    get_url, upload, complete = standin.calls
+    assert get_url.params == {"filename": "adoption.png", "length": str(len(data))}
+    assert "authorization" not in upload.headers and upload.response is None
+    assert complete.params["files"] == [{"id": file_id, "title": "Adoption this week"}]
+    assert client.files_info(file=file_id)["file"]["name"] == "adoption.png"
+
+
+def test_files_upload_v2_errors(standin: SlackStandIn, client: WebClient) -> None:
+    error = slack_error(client.files_upload_v2, channel="C0OUTSIDE", content=b"x", filename="a.txt")
+    assert error.response["error"] == "not_in_channel"
+    assert standin.uploads == {}
+    error = slack_error(client.files_completeUploadExternal, files=[{"id": "F404", "title": "x"}])
+    assert error.response["error"] == "file_not_found"
+    # A failed upload POST is not a SlackApiError: slack_sdk lets urllib's HTTPError escape.
+    standin.fail("upload", status=500)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        client.files_upload_v2(channel="C0GENERAL", content=b"x", filename="a.txt")
+    assert caught.value.code == 500
+    caught.value.close()  # slack_sdk leaves the failed upload's response open
+    assert [call.status for call in standin.calls_to("upload")] == [200, 500]
+    assert len(standin.calls_to("files.completeUploadExternal")) == 2  # none after the failure
+
+
+# -- recording ------------------------------------------------------------------------------
+
+
+def test_response_url_posts_are_recorded(standin: SlackStandIn) -> None:
+    url = standin.response_url("cmd-1")
+    assert url.startswith(standin.url.removesuffix("api/"))
+    answer = WebhookClient(url).send(text="Done", replace_original=True)
+    assert answer.status_code == 200
+
+    [call] = standin.wait_for("response_url")
+    assert call.params == {"text": "Done", "replace_original": True}
+    assert call.path.endswith("/cmd-1")
+    assert standin.responses == [{"text": "Done", "replace_original": True}]
+    assert standin.response_url() != standin.response_url()
+
+
+def test_wait_for_blocks_until_calls_arrive(standin: SlackStandIn, client: WebClient) -> None:
+    timer = threading.Timer(0.2, lambda: client.chat_postMessage(channel="U0BOB", text="late"))
+    timer.start()
+    started = time.monotonic()
+    [call] = standin.wait_for(
+        "chat.postMessage", timeout=3, where=lambda c: c.params.get("text") == "late"
+    )
+    assert 0.15 < time.monotonic() - started < 2
+    assert isinstance(call, Call) and call.status == 200
+    timer.join()
+
+
+def test_wait_for_timeout_names_method_and_counts(standin: SlackStandIn, client: WebClient) -> None:
+    client.chat_postMessage(channel="C0GENERAL", text="one")
+    started = time.monotonic()
+    with pytest.raises(AssertionError) as caught:
+        standin.wait_for("chat.postMessage", 2, timeout=0.3)
+    message = str(caught.value)
+    assert "'chat.postMessage'" in message
+    assert "2 call(s)" in message and "saw 1" in message
+    assert 0.3 <= time.monotonic() - started < 2
+
+
+def test_sent_count_without_recording_and_clear(client: WebClient) -> None:
+    with SlackStandIn(record_calls=False) as quiet:
+        quiet.add_channel("C1", name="bench")
+        web = WebClient(base_url=quiet.url, token=quiet.bot_token, retry_handlers=[])
+        for index in range(5):
+            web.chat_postMessage(channel="C1", text=str(index))
+        with pytest.raises(SlackApiError):
+            web.chat_postMessage(channel="C404", text="x")
+        assert quiet.sent_count("chat.postMessage") == 5
+        assert quiet.calls == []
+        with pytest.raises(AssertionError, match="record_calls"):
+            quiet.wait_for("chat.postMessage")
+        quiet.clear()
+        assert quiet.sent_count("chat.postMessage") == 0
+        assert len(quiet.messages["C1"]) == 5  # workspace content survives clear()
+
+
+# -- Socket Mode ----------------------------------------------------------------------------
+
+
+def test_socket_mode_with_builtin_client(standin: SlackStandIn) -> None:
+    raw_messages: list[dict] = []
+    greeted = threading.Event()
+
+    def on_message(message: str) -> None:
+        raw_messages.append(json.loads(message))
+        greeted.set()
+
+    def on_request(sm_client: SocketModeClient, request: SocketModeRequest) -> None:
+        if request.type == "interactive":
+            return  # never acked: socket_send must time out with None
+        payload = {"echo": request.payload["n"]} if request.type == "slash_commands" else None
+        sm_client.send_socket_mode_response(SocketModeResponse(request.envelope_id, payload))
+
+    web = WebClient(base_url=standin.url, token=standin.bot_token)
+    sm_client = SocketModeClient(
+        app_token=standin.app_token, web_client=web, on_message_listeners=[on_message]
+    )
+    sm_client.socket_mode_request_listeners.append(on_request)
+    try:
+        sm_client.connect()
+        assert standin.wait_socket_connected(5) is True
+        assert greeted.wait(5)
+        assert raw_messages[0]["type"] == "hello"
+        [opened] = standin.calls_to("apps.connections.open")
+        assert opened.response is not None and opened.response["url"].startswith("ws://")
+
+        assert standin.socket_send("slash_commands", {"n": 1}) == {"echo": 1}
+        assert standin.socket_send("events_api", standin.event_payload({"type": "x"})) == {}
+        assert standin.socket_send("interactive", {"n": 2}, timeout=0.3) is None
+        envelope = raw_messages[-1]
+        assert envelope["type"] == "interactive" and envelope["accepts_response_payload"] is True
+    finally:
+        sm_client.close()
+
+
+def test_bolt_slash_command_over_socket_mode(standin: SlackStandIn) -> None:
+    app = App(
+        token=standin.bot_token,
+        client=WebClient(base_url=standin.url, token=standin.bot_token),
+        signing_secret="x",
+        token_verification_enabled=False,
+    )
+
+    @app.command("/pulse")
+    def pulse(ack, command, client, respond) -> None:  # type: ignore[no-untyped-def]
+        ack(f"Checking {command['text']}...")
+        client.chat_postMessage(channel=command["user_id"], text="Your pulse is ready")
+        respond("Sent you a DM")
+
+    handler = SocketModeHandler(app, app_token=standin.app_token)
+    try:
+        handler.connect()
+        standin.wait_socket_connected(5)
+        payload = standin.slash_command_payload(
+            "/pulse", "status", user_id="U0ALICE", channel_id="C0GENERAL"
+        )
+        ack = standin.socket_send("slash_commands", payload)
+        assert ack == {"text": "Checking status..."}
+
+        [posted] = standin.wait_for("chat.postMessage")
+        assert posted.status == 200 and posted.params["channel"] == "U0ALICE"
+        assert standin.messages["D0ALICE"][0]["text"] == "Your pulse is ready"
+        [responded] = standin.wait_for("response_url")
+        assert responded.params["text"] == "Sent you a DM"
+        assert standin.calls_to("auth.test"), "Bolt authorizes with auth.test on first request"
+    finally:
+        handler.close()
+
+
+def test_stop_closes_the_websocket_server() -> None:
+    standin = SlackStandIn().start()
+    web = WebClient(base_url=standin.url, token=standin.bot_token)
+    closed = threading.Event()
+    sm_client = SocketModeClient(
+        app_token=standin.app_token,
+        web_client=web,
+        auto_reconnect_enabled=False,
+        on_close_listeners=[lambda code, reason: closed.set()],
+    )
+    try:
+        sm_client.connect()
+        standin.wait_socket_connected(5)
+        ws_port = int(standin.start_socket_mode().rsplit(":", 1)[1].split("/")[0])
+        started = time.monotonic()
+        standin.stop()
+        assert time.monotonic() - started < 3
+        assert closed.wait(3), "the client saw the close frame"
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", ws_port), timeout=1).close()
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{standin.port}/api/auth.test", timeout=1)
+    finally:
+        sm_client.close()
+        standin.stop()
+
+
+def test_socket_rejects_unissued_tickets(standin: SlackStandIn) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    base = standin.start_socket_mode()
+    with pytest.raises(InvalidStatus) as caught:
+        connect(f"{base}?ticket=made-up", open_timeout=3)
+    assert caught.value.response.status_code == 401
+
+
+# -- command line ---------------------------------------------------------------------------
+
+
+def test_command_line_serves_until_sigterm() -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.slack_standin",
+            "--users",
+            "3",
+            "--rate",
+            "users.list=1",
+        ],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/api/", url), url
+        web = WebClient(base_url=url, token="xoxb-standin-token", retry_handlers=[])
+        members = web.users_list()["members"]
+        assert sorted(m["id"] for m in members) == [
+            "U00000001",
+            "U00000002",
+            "U00000003",
+            "U0PULSEBOT",
+        ]
+        assert slack_error(web.users_list).response.status_code == 429
+        assert web.conversations_members(channel="C0GENERAL")["members"][:3] == [
+            "U00000001",
+            "U00000002",
+            "U00000003",
+        ]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=5) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_importing_needs_only_the_standard_library() -> None:
+    code = (
+        "import sys, bot.slack_standin; "
+        "loaded = {m.split('.')[0] for m in sys.modules}; "
+        "print(sorted(loaded & {'websockets', 'slack_sdk', 'slack_bolt'}))"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert output.stdout.strip() == "[]"
