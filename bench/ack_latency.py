@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from common import BOT_TOKEN, ROOT, StandIn
+from common import BOT_TOKEN, DEFAULT_PG_ADMIN, ROOT, StandIn, temporary_postgres
 
 sys.path.insert(0, str(ROOT))
 
@@ -267,25 +267,12 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--clicks", type=int, default=800)
-    parser.add_argument(
-        "--postgres-admin-url", default="postgresql://postgres@127.0.0.1:5432/postgres"
-    )
+    parser.add_argument("--postgres-admin-url", default=DEFAULT_PG_ADMIN)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         report("SQLite", measure(f"sqlite:///{Path(tmp) / 'ack.db'}", args.clicks, Path(tmp)))
-        import psycopg
-
-        name = f"pp_bench_ack_{os.getpid()}"
-        with psycopg.connect(args.postgres_admin_url, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            base = args.postgres_admin_url.rsplit("/", 1)[0].replace(
-                "postgresql://", "postgresql+psycopg://"
-            )
-            report("PostgreSQL", measure(f"{base}/{name}", args.clicks, Path(tmp)))
-        finally:
-            with psycopg.connect(args.postgres_admin_url, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        with temporary_postgres(args.postgres_admin_url, "pp_bench_ack") as url:
+            report("PostgreSQL", measure(url, args.clicks, Path(tmp)))
     return 0
 
 

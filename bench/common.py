@@ -3,10 +3,12 @@ people written straight into the database, and timing a `pilot-pulse` command as
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,3 +83,23 @@ def run_measured(args: list[str], env: dict[str, str], cwd: Path) -> Run:
     seconds = time.perf_counter() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     return Run(seconds, usage.ru_maxrss / 1024, output, process.returncode)
+
+
+DEFAULT_PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@contextlib.contextmanager
+def temporary_postgres(admin_url: str, prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL database for one benchmark run, dropped afterwards; yields its URL."""
+    import psycopg
+
+    admin_url = admin_url.replace("postgresql+psycopg://", "postgresql://")
+    name = f"{prefix}_{os.getpid()}"
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        yield f"{base}/{name}"
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

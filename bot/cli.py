@@ -504,7 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = _add(commands, "demo", cmd_demo, "Run the whole loop offline, with no Slack account.")
-    demo.add_argument("--people", type=int, default=6, help="simulated people (default 6)")
+    demo.add_argument(
+        "--people", type=int, default=8, help="simulated people (default 8, at least 8)"
+    )
     return parser
 
 

@@ -7,19 +7,25 @@ and view a person would see is printed as plain text.
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import TextIO
+
+from sqlmodel import select
 
 from bot.app import build_app
 from bot.deps import build_deps
 from bot.pilots import PilotSpec, create_pilot, list_pilots
 from bot.plaintext import indent, render_blocks, render_view
+from bot.pulse import send_pulse, send_reminder
+from bot.report import build_report
 from bot.server import BackgroundServer
 from bot.settings import Settings
 from bot.slack_requests import SlackSender
 from bot.slack_standin import SlackStandIn
 from storage import Database
+from storage.models import Question
 
 _SECRET = "demo-signing-secret-not-a-real-one"
 _NAMES = [
@@ -92,9 +98,9 @@ class Demo:
         self.say(indent(text))
 
 
-def run_demo(*, people: int = 6, out: TextIO) -> int:
+def run_demo(*, people: int = 8, out: TextIO) -> int:
     """Run the offline loop and print it; returns the exit code."""
-    people = max(3, min(people, 60))
+    people = max(len(_ANSWERS) + 2, min(people, 60))
     with tempfile.TemporaryDirectory(prefix="pilot-pulse-demo-") as tmp, SlackStandIn() as slack:
         demo = Demo(slack, Path(tmp), people, out)
         try:
@@ -109,7 +115,7 @@ def _run(demo: Demo) -> None:
     demo.say("pilot-pulse demo: a local stand-in of Slack, a temporary SQLite database, and")
     demo.say(f"{len(demo.people)} simulated people. Nothing leaves this machine.")
 
-    demo.step("1. An operator creates a pilot")
+    demo.step("An operator creates a pilot")
     demo.say(
         "  $ pilot-pulse pilot create support-copilot --tool 'GitHub Copilot' \\\n"
         "      --leadership-channel C0DEMOLEADS --members-from-channel C0DEMOTEAM \\\n"
@@ -140,13 +146,15 @@ def _run(demo: Demo) -> None:
             )
 
     first = demo.people[0]
-    demo.step(f"2. {demo.names[first]} opens the app's Home tab")
+    demo.step(f"{demo.names[first]} opens the app's Home tab")
     slack.clear()
     demo.as_slack.event({"type": "app_home_opened", "user": first, "tab": "home", "channel": "D0"})
     [publish] = slack.wait_for("views.publish")
     demo.show(demo.names[first], render_view(publish.params["view"]))
 
-    demo.step("3. The champion runs /pilot-status")
+    _pulse(demo)
+
+    demo.step("The champion runs /pilot-status")
     slack.clear()
     demo.as_slack.command(demo.champion)
     [reply] = slack.wait_for("response_url")
@@ -155,10 +163,164 @@ def _run(demo: Demo) -> None:
         render_blocks(reply.params.get("blocks")) or reply.params["text"],
     )
 
-    demo.step(f"4. {demo.names[first]}, who is not a champion, tries /pilot-status")
+    demo.step(f"{demo.names[first]}, who is not a champion, tries /pilot-status")
     slack.clear()
     demo.as_slack.command(first)
     [reply] = slack.wait_for("response_url")
     demo.show(demo.names[first], reply.params["text"])
+
+    demo.step("An operator asks for this week's report")
+    demo.say("  $ pilot-pulse report support-copilot --format json")
+    report = build_report(demo.db, "support-copilot", None, demo.deps.clock())
+    demo.say(indent(json.dumps(report, indent=2, ensure_ascii=False), "  "))
     demo.say()
     demo.say("Done. Connect a real workspace: see README.md, 'Connecting a workspace'.")
+
+
+# What the simulated people answer: the first click, then the modal, by question key.
+_ANSWERS = [
+    (
+        "Daily",
+        {
+            "usefulness": "5",
+            "time_saved": "1–2 h",
+            "trust": "4",
+            "recommend": "9",
+            "comment": "Drafting replies is so much faster, ask ada@example.com for her prompts",
+        },
+    ),
+    (
+        "Several times",
+        {
+            "usefulness": "4",
+            "time_saved": "30–60 min",
+            "trust": "3",
+            "recommend": "8",
+            "comment": "Good for summaries but it made up a policy number once",
+        },
+    ),
+    (
+        "Several times",
+        {"usefulness": "4", "time_saved": "30–60 min", "trust": "4", "recommend": "7"},
+    ),
+    (
+        "Once or twice",
+        {
+            "usefulness": "2",
+            "time_saved": "Under 30 min",
+            "trust": "2",
+            "recommend": "4",
+            "comment": "Can't get a licence yet, and the login times out",
+        },
+    ),
+    ("Daily", {"usefulness": "5", "time_saved": "Over 2 h", "trust": "4", "recommend": "10"}),
+    (
+        "Not at all",
+        {
+            "usefulness": "1",
+            "trust": "1",
+            "recommend": "2",
+            "comment": "Not sure it is allowed for customer data",
+        },
+    ),
+]
+
+
+def _dm(demo: Demo, user_id: str, index: int = -1) -> dict:
+    return demo.slack.messages["D" + user_id[1:]][index]
+
+
+def _press(demo: Demo, user_id: str, label: str, message: dict) -> None:
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("type") == "button" and element["text"]["text"] == label:
+                demo.as_slack.action(
+                    user_id,
+                    element["action_id"],
+                    element["value"],
+                    message=message,
+                    channel_id="D" + user_id[1:],
+                    block_id=block.get("block_id", "block"),
+                )
+                return
+    raise LookupError(label)
+
+
+def _fill(view: dict, answers: dict[str, str], key_of: dict[str, str]) -> dict:
+    values: dict = {}
+    for block in view["blocks"]:
+        if block.get("type") != "input":
+            continue
+        wanted = answers.get(key_of.get(block["label"]["text"], ""))
+        element = block["element"]
+        if element["type"] == "plain_text_input":
+            values[block["block_id"]] = {"answer": {"type": "plain_text_input", "value": wanted}}
+            continue
+        chosen = next(
+            (o for o in element["options"] if o["text"]["text"].split(" · ")[0] == wanted), None
+        )
+        values[block["block_id"]] = {"answer": {"type": element["type"], "selected_option": chosen}}
+    return values
+
+
+def _pulse(demo: Demo) -> None:
+    slack = demo.slack
+    demo.step("The weekly pulse goes out")
+    demo.say("  $ pilot-pulse pulse send support-copilot")
+    result = send_pulse(
+        demo.db,
+        demo.deps.sending_client,
+        "support-copilot",
+        now=demo.deps.clock(),
+        options=demo.deps.send_options,
+    )
+    progress = result.progress
+    assert progress is not None
+    demo.say(
+        f"  pulse for {result.period}: {progress.sent} sent, {progress.failed} failed for good"
+    )
+    first = demo.people[0]
+    demo.show(f"{demo.names[first]}, in a DM", render_blocks(_dm(demo, first)["blocks"]))
+
+    with demo.db.session() as session:
+        key_of = {
+            question.text.replace("{tool}", "GitHub Copilot"): question.key
+            for question in session.exec(select(Question)).all()
+        }
+    for index, (user_id, (click, rest)) in enumerate(zip(demo.people, _ANSWERS, strict=False)):
+        _press(demo, user_id, click, _dm(demo, user_id, 0))
+        view = slack.wait_for("views.open", index + 1)[index].params["view"]
+        if index == 0:
+            demo.step(
+                f"{demo.names[user_id]} clicks “{click}”; the answer is stored and the rest opens"
+            )
+            demo.show(demo.names[user_id], render_view(view))
+        demo.as_slack.view_submission(user_id, view, _fill(view, rest, key_of))
+        if index == 0:
+            update = slack.wait_for("chat.update", 2)[1]
+            demo.say(f"  …{demo.names[user_id]} sends the form; the DM becomes:")
+            demo.say(indent(render_blocks(update.params["blocks"])))
+    answered = [demo.names[u] for u in demo.people[: len(_ANSWERS)]]
+    demo.say(f"\n  {', '.join(answered[1:])} answer too.")
+
+    if len(demo.people) > len(_ANSWERS):
+        pauser = demo.people[len(_ANSWERS)]
+        demo.step(f"{demo.names[pauser]} is on leave and clicks “Pause for 2 weeks”")
+        slack.clear()
+        _press(demo, pauser, "Pause for 2 weeks", _dm(demo, pauser, 0))
+        [confirmation] = slack.wait_for("response_url")
+        demo.show(f"{demo.names[pauser]} (only they)", render_blocks(confirmation.params["blocks"]))
+
+    demo.step("Thursday: one reminder to whoever has not answered (never to the paused)")
+    demo.say("  $ pilot-pulse pulse remind support-copilot")
+    reminded = send_reminder(
+        demo.db,
+        demo.deps.sending_client,
+        "support-copilot",
+        now=demo.deps.clock(),
+        options=demo.deps.send_options,
+    )
+    sent = reminded.progress.sent if reminded.progress else 0
+    demo.say(f"  reminder: {sent} sent")
+    for user_id in demo.people[len(_ANSWERS) + 1 :][:1]:
+        demo.show(f"{demo.names[user_id]}, in a DM", render_blocks(_dm(demo, user_id)["blocks"]))

@@ -8,6 +8,8 @@ from typing import Any
 from sqlmodel import select
 
 from bot import views
+from bot.participants import subject_value
+from bot.pulse_views import RESUME_ACTION, controls
 from storage import Database
 from storage.models import Participant, Pilot, Role
 
@@ -20,6 +22,20 @@ def _state(participant: Participant, now: datetime) -> str:
     if not participant.surveyed:
         return "you see the totals; you are not surveyed"
     return "you get the weekly pulse"
+
+
+def _controls(participant: Participant, now: datetime) -> dict[str, Any]:
+    subject = subject_value(participant_id=participant.id)
+    block_id = f"home_controls_{participant.id}"
+    paused = participant.paused_until is not None and participant.paused_until > now
+    if participant.opted_out_at is not None or paused:
+        label = "Start again" if participant.opted_out_at is not None else "Resume now"
+        return {
+            "type": "actions",
+            "block_id": block_id,
+            "elements": [views.button(label, RESUME_ACTION, subject)],
+        }
+    return controls(subject, block_id=block_id)
 
 
 def home_view(db: Database, slack_user_id: str, now: datetime) -> dict[str, Any]:
@@ -45,5 +61,7 @@ def home_view(db: Database, slack_user_id: str, now: datetime) -> dict[str, Any]
         blocks.append(
             views.text_block(f"*{pilot.name}* · {pilot.tool}{role}\n{_state(participant, now)}")
         )
+        if participant.surveyed:
+            blocks.append(_controls(participant, now))
         blocks.append(views.context_block(views.privacy_line(pilot.min_group_size)))
     return {"type": "home", "blocks": blocks}

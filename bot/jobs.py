@@ -1,1 +1,85 @@
-"""The clock's jobs: what each tick checks for every pilot. Imported by `bot.scheduler.tick`."""
+"""The clock's jobs: what each tick checks for every pilot. Imported by `bot.scheduler.tick`.
+
+Each job is safe to run on every tick and from two clocks at once: rounds and reminders have
+unique keys, and the sender never takes a row another sender holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import select
+
+from bot.deps import Deps
+from bot.errors import PulseError
+from bot.periods import period_of, slot_in_period
+from bot.pulse import send_pulse, send_reminder, unsent
+from bot.rounds import find_round
+from bot.scheduler import register_job
+from storage.models import Pilot, Purpose, Round, RoundKind
+
+log = logging.getLogger(__name__)
+
+
+def _active_pilots(deps: Deps) -> list[Pilot]:
+    with deps.db.session() as session:
+        return list(session.exec(select(Pilot).where(Pilot.ended_at.is_(None))).all())
+
+
+def _this_weeks_pulse(deps: Deps, pilot: Pilot, now: datetime) -> tuple[str, Round | None]:
+    period = period_of(now, pilot.timezone)
+    with deps.db.session() as session:
+        return period, find_round(session, pilot.id, RoundKind.PULSE, period)
+
+
+def _due(pilot: Pilot, now: datetime, weekday: int, hour: int) -> bool:
+    """True once this period's slot has come, unless the pilot was created after it (a pilot
+    created on Thursday gets its first pulse next week, or when an operator sends one)."""
+    slot = slot_in_period(period_of(now, pilot.timezone), pilot.timezone, weekday, hour)
+    return slot <= now and slot >= pilot.created_at
+
+
+@register_job("pulse")
+def pulse_job(deps: Deps, now: datetime) -> None:
+    """Open and send this period's pulse once its slot has come; finish one left unsent."""
+    for pilot in _active_pilots(deps):
+        _, round_ = _this_weeks_pulse(deps, pilot, now)
+        due = _due(pilot, now, pilot.pulse_weekday, pilot.pulse_hour)
+        if round_ is None and not due:
+            continue
+        if round_ is not None and unsent(deps.db, round_.id, Purpose.INVITE) == 0:
+            continue
+        result = send_pulse(
+            deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options
+        )
+        if result.progress is not None:
+            log.info(
+                "pulse for %s %s: %s sent, %s failed",
+                pilot.name,
+                result.period,
+                result.progress.sent,
+                result.progress.failed,
+            )
+
+
+@register_job("reminder")
+def reminder_job(deps: Deps, now: datetime) -> None:
+    """Send the round's one reminder once its slot has come (or finish one left unsent)."""
+    for pilot in _active_pilots(deps):
+        period, round_ = _this_weeks_pulse(deps, pilot, now)
+        if round_ is None or round_.closes_at <= now:
+            continue
+        slot = slot_in_period(period, pilot.timezone, pilot.reminder_weekday, pilot.reminder_hour)
+        # Reminding within a day of the pulse is nagging, whatever the schedule says.
+        if now < slot or (now - round_.opened_at).total_seconds() < 20 * 3600:
+            continue
+        try:
+            result = send_reminder(
+                deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options
+            )
+        except PulseError as exc:
+            log.info("no reminder for %s: %s", pilot.name, exc)
+            continue
+        if result.progress is not None:
+            log.info("reminder for %s %s: %s sent", pilot.name, period, result.progress.sent)

@@ -77,6 +77,7 @@ class PeriodFigures:
     min_group_size: int
     round_open: bool
     addressed: int = 0
+    reminded: int = 0
     delivered: int = 0
     failed: int = 0
     pending: int = 0
@@ -137,10 +138,12 @@ class PeriodFigures:
         }
 
 
-def _delivery_counts(session: Session, round_id: int) -> dict[str, int]:
+def _delivery_counts(
+    session: Session, round_id: int, purpose: str = Purpose.INVITE
+) -> dict[str, int]:
     rows = session.exec(
         select(Delivery.status, func.count())
-        .where(Delivery.round_id == round_id, Delivery.purpose == Purpose.INVITE)
+        .where(Delivery.round_id == round_id, Delivery.purpose == purpose)
         .group_by(Delivery.status)
     ).all()
     return {status: count for status, count in rows}
@@ -277,7 +280,9 @@ def period_figures(session: Session, pilot: Pilot, period: str, *, now: Any) -> 
             figures.previous_response_rate = round(prev_responded / prev_delivered, 3)
         previous_means = _question_means(session, previous_round.id)
 
-    if pulse is not None:
+    if pulse is None:
+        figures.withheld["responded"] = "no pulse this period"
+    else:
         counts = _delivery_counts(session, pulse.id)
         figures.addressed = sum(counts.values())
         figures.delivered = counts.get(DeliveryStatus.SENT, 0)
@@ -285,6 +290,7 @@ def period_figures(session: Session, pilot: Pilot, period: str, *, now: Any) -> 
         figures.pending = counts.get(DeliveryStatus.PENDING, 0) + counts.get(
             DeliveryStatus.SENDING, 0
         )
+        figures.reminded = sum(_delivery_counts(session, pulse.id, Purpose.REMINDER).values())
         responded = count_responded(session, pulse.id)
         figures.responded = _at_least(responded, minimum)
         if figures.responded is None:

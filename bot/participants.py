@@ -25,14 +25,25 @@ class Choice:
     slack_tz: str | None
 
 
-def _apply(db: Database, delivery_id: int, slack_user_id: str, change: dict) -> Choice | None:
+def subject_value(*, delivery_id: int | None = None, participant_id: int | None = None) -> str:
+    """A button value naming whose messages a choice is about: a delivery (from a DM) or a
+    participant (from the Home tab, where there may be no delivery yet)."""
+    return f"d:{delivery_id}" if delivery_id is not None else f"p:{participant_id}"
+
+
+def _apply(db: Database, subject: str, slack_user_id: str, change: dict) -> Choice | None:
+    kind, _, number = subject.partition(":")
+    if not number.isdigit() or kind not in ("d", "p"):
+        return None
+    query = select(Participant, Pilot).join(Pilot, Pilot.id == Participant.pilot_id)
+    if kind == "d":
+        query = query.join(Delivery, Delivery.participant_id == Participant.id).where(
+            Delivery.id == int(number)
+        )
+    else:
+        query = query.where(Participant.id == int(number))
     with db.transaction() as session:
-        row = session.exec(
-            select(Participant, Pilot)
-            .join(Delivery, Delivery.participant_id == Participant.id)
-            .join(Pilot, Pilot.id == Participant.pilot_id)
-            .where(Delivery.id == delivery_id)
-        ).first()
+        row = session.exec(query).first()
         if row is None:
             return None
         participant, pilot = row
@@ -50,16 +61,16 @@ def _apply(db: Database, delivery_id: int, slack_user_id: str, change: dict) -> 
         )
 
 
-def pause(db: Database, delivery_id: int, slack_user_id: str, now: datetime) -> Choice | None:
+def pause(db: Database, subject: str, slack_user_id: str, now: datetime) -> Choice | None:
     """Pause the person's messages of this delivery's pilot for two weeks."""
-    return _apply(db, delivery_id, slack_user_id, {"paused_until": now + PAUSE})
+    return _apply(db, subject, slack_user_id, {"paused_until": now + PAUSE})
 
 
-def stop(db: Database, delivery_id: int, slack_user_id: str, now: datetime) -> Choice | None:
+def stop(db: Database, subject: str, slack_user_id: str, now: datetime) -> Choice | None:
     """Stop the person's messages of this delivery's pilot until they start again."""
-    return _apply(db, delivery_id, slack_user_id, {"opted_out_at": now, "paused_until": None})
+    return _apply(db, subject, slack_user_id, {"opted_out_at": now, "paused_until": None})
 
 
-def resume(db: Database, delivery_id: int, slack_user_id: str, now: datetime) -> Choice | None:
+def resume(db: Database, subject: str, slack_user_id: str, now: datetime) -> Choice | None:
     """Undo a pause or a stop."""
-    return _apply(db, delivery_id, slack_user_id, {"opted_out_at": None, "paused_until": None})
+    return _apply(db, subject, slack_user_id, {"opted_out_at": None, "paused_until": None})

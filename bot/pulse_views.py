@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from bot.participants import subject_value
 from bot.views import Blocks, button, context_block, privacy_line, text_block
 from storage.models import Question, QuestionKind
 
@@ -101,8 +102,9 @@ def _answer_buttons(context: SurveyContext) -> dict[str, Any]:
     }
 
 
-def _controls(context: SurveyContext) -> dict[str, Any]:
-    stop = button("Stop these messages", STOP_ACTION, str(context.delivery_id))
+def stop_button(subject: str) -> dict[str, Any]:
+    """ "Stop these messages", with Slack's own confirmation dialog before it takes effect."""
+    stop = button("Stop these messages", STOP_ACTION, subject)
     stop["confirm"] = {
         "title": {"type": "plain_text", "text": "Stop pilot-pulse?"},
         "text": {
@@ -112,11 +114,20 @@ def _controls(context: SurveyContext) -> dict[str, Any]:
         "confirm": {"type": "plain_text", "text": "Stop"},
         "deny": {"type": "plain_text", "text": "Keep them"},
     }
+    return stop
+
+
+def controls(subject: str, *, block_id: str = "pulse_controls") -> dict[str, Any]:
+    """Pause and stop, in a DM or on the Home tab."""
     return {
         "type": "actions",
-        "block_id": "pulse_controls",
-        "elements": [button("Pause for 2 weeks", PAUSE_ACTION, str(context.delivery_id)), stop],
+        "block_id": block_id,
+        "elements": [button("Pause for 2 weeks", PAUSE_ACTION, subject), stop_button(subject)],
     }
+
+
+def _controls(context: SurveyContext) -> dict[str, Any]:
+    return controls(subject_value(delivery_id=context.delivery_id))
 
 
 def _footer(context: SurveyContext) -> dict[str, Any]:
@@ -299,20 +310,20 @@ def submitted_answers(view: dict[str, Any]) -> dict[int, float | str | None]:
     return result
 
 
-def paused_blocks(pilot: str, until: str, delivery_id: int) -> Blocks:
+def paused_blocks(pilot: str, until: str, subject: str) -> Blocks:
     return [
         text_block(f"Paused until {until}: no pulses or check-ins for *{pilot}* until then."),
-        {"type": "actions", "elements": [button("Resume now", RESUME_ACTION, str(delivery_id))]},
+        {"type": "actions", "elements": [button("Resume now", RESUME_ACTION, subject)]},
     ]
 
 
-def stopped_blocks(pilot: str, delivery_id: int) -> Blocks:
+def stopped_blocks(pilot: str, subject: str) -> Blocks:
     return [
         text_block(
             f"Done: you won't get pilot-pulse messages for *{pilot}* any more. "
             "Your past answers stay anonymous in the totals."
         ),
-        {"type": "actions", "elements": [button("Start again", RESUME_ACTION, str(delivery_id))]},
+        {"type": "actions", "elements": [button("Start again", RESUME_ACTION, subject)]},
     ]
 
 

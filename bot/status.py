@@ -6,10 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from slack_sdk import WebClient
+
 from bot import views
+from bot.delivery import SendOptions
+from bot.errors import PulseError
 from bot.metrics import period_figures
 from bot.periods import period_of
 from bot.pilots import count_pilots, pilots_visible_to
+from bot.pulse import send_reminder
 from storage import Database
 
 
@@ -49,3 +54,31 @@ def status_reply(
         shown_pilot=pilot.name,
         figures=figures,
     )
+
+
+def nudge(
+    db: Database,
+    client: WebClient,
+    slack_user_id: str,
+    pilot_name: str,
+    now: datetime,
+    options: SendOptions,
+) -> str:
+    """A champion's nudge: this period's one reminder to whoever has not answered.
+
+    The champion learns neither who was nudged nor, below the minimum group, how many.
+    """
+    with db.session() as session:
+        allowed = [p for p in pilots_visible_to(session, slack_user_id) if p.name == pilot_name]
+    if not allowed:
+        return views.refusal_text()
+    try:
+        result = send_reminder(db, client, pilot_name, now=now, options=options)
+    except PulseError as exc:
+        return f"No nudge sent: {exc}."
+    if result.progress is None:
+        return f"No nudge sent: {result.note}."
+    sent = result.progress.sent
+    if sent >= allowed[0].min_group_size:
+        return f"Sent a friendly nudge to the {sent} people who haven't answered yet."
+    return "Sent a friendly nudge to everyone who hasn't answered yet."

@@ -14,13 +14,14 @@ PRIVACY_LINE = (
 _SHORT_LABELS = {
     "usage": "Use",
     "usefulness": "Usefulness",
-    "time_saved": "Time saved (min/week)",
+    "time_saved": "Time saved",
     "trust": "Trust in output",
     "recommend": "Would recommend",
     "comment": "Comments",
 }
 
 Blocks = list[dict[str, Any]]
+NUDGE_ACTION = "status_nudge"
 
 
 def text_block(text: str) -> dict[str, Any]:
@@ -77,9 +78,14 @@ def _question_line(question: QuestionFigures, minimum: int) -> str:
         return f"• {label}: _withheld ({question.withheld or f'fewer than {minimum} people'})_"
     if question.kind == "text":
         return f"• {label}: {question.n} people left a comment"
-    if question.distribution is not None and question.key == "usage":
-        top = max(question.distribution, key=lambda item: item["count"])
-        return f"• {label}: most said *{top['label'].lower()}* (n={question.n})"
+    if question.distribution is not None and question.key != "time_saved":
+        counts = " · ".join(
+            f"{item['label']} {item['count']}"
+            for item in sorted(question.distribution, key=lambda item: -item["value"])
+        )
+        return f"• {label}: {counts} (n={question.n})"
+    if question.key == "time_saved" and question.mean is not None:
+        return f"• Time saved: *about {question.mean:.0f} min* a week each{_change(question.change)} (n={question.n})"
     scale = f" / {question.max:g}" if question.kind == "scale" and question.max is not None else ""
     mean = f"{question.mean:.1f}" if question.mean is not None else "–"
     return f"• {label}: *{mean}*{scale}{_change(question.change)} (n={question.n})"
@@ -126,6 +132,17 @@ def status_blocks(figures: PeriodFigures) -> Blocks:
             lines = [_question_line(q, minimum) for q in figures.questions]
             if lines:
                 blocks.append(text_block("\n".join(lines)))
+    if figures.round_open and figures.delivered and not figures.reminded:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "status_nudge",
+                "elements": [
+                    button("Nudge those who haven't answered", NUDGE_ACTION, figures.pilot)
+                ],
+            }
+        )
+        blocks.append(context_block("One friendly reminder per week; you never see who gets it."))
     if figures.sentiment_mean is not None:
         blocks.append(
             text_block(

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot import participants
 from bot.answers import Outcome, load_survey, record_answers, record_click
+from bot.home import home_view
 from bot.pulse_views import (
     ANSWER_ACTION_PATTERN,
     CHANGE_ACTION,
@@ -176,45 +177,49 @@ def register(app: App, deps: Deps) -> None:
             thanks_blocks(survey.context()),
         )
 
-    def pause(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
-        choice = _choice(participants.pause, body, action)
+    def _choose(
+        change: Any, ack: Ack, body: dict, action: dict, respond: Respond
+    ) -> participants.Choice | None:
+        """Apply a person's choice, answer Slack, and confirm it where they made it."""
+        user_id = body["user"]["id"]
+        choice = change(db, action.get("value", ""), user_id, deps.clock())
         ack()
+        if (body.get("view") or {}).get("type") == "home":
+            # The Home tab has no response_url: the tab itself, published again, confirms it.
+            if choice is not None:
+                deps.later(
+                    lambda: deps.client.views_publish(
+                        user_id=user_id, view=home_view(db, user_id, deps.clock())
+                    )
+                )
+            return None
         if choice is None:
             deps.later(_ephemeral, respond, NOT_YOURS)
-            return
-        until = choice.paused_until
-        shown = f"{until:%a} {until.day} {until:%b}" if until else "further notice"
-        blocks = paused_blocks(choice.pilot, shown, int(action["value"]))
-        deps.later(_ephemeral, respond, f"Paused until {shown}.", blocks)
+        return choice
+
+    def pause(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        choice = _choose(participants.pause, ack, body, action, respond)
+        if choice is not None:
+            until = choice.paused_until
+            shown = f"{until:%a} {until.day} {until:%b}" if until else "further notice"
+            blocks = paused_blocks(choice.pilot, shown, action["value"])
+            deps.later(_ephemeral, respond, f"Paused until {shown}.", blocks)
 
     def stop(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
-        choice = _choice(participants.stop, body, action)
-        ack()
-        if choice is None:
-            deps.later(_ephemeral, respond, NOT_YOURS)
-            return
-        blocks = stopped_blocks(choice.pilot, int(action["value"]))
-        deps.later(_ephemeral, respond, "Done: no more messages.", blocks)
+        choice = _choose(participants.stop, ack, body, action, respond)
+        if choice is not None:
+            blocks = stopped_blocks(choice.pilot, action["value"])
+            deps.later(_ephemeral, respond, "Done: no more messages.", blocks)
 
     def resume(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
-        choice = _choice(participants.resume, body, action)
-        ack()
-        if choice is None:
-            deps.later(_ephemeral, respond, NOT_YOURS)
-            return
-        deps.later(
-            respond,
-            text=resumed_text(choice.pilot),
-            response_type="ephemeral",
-            replace_original=True,
-        )
-
-    def _choice(change: Any, body: dict, action: dict) -> participants.Choice | None:
-        try:
-            delivery_id = int(action.get("value", ""))
-        except ValueError:
-            return None
-        return change(db, delivery_id, body["user"]["id"], deps.clock())
+        choice = _choose(participants.resume, ack, body, action, respond)
+        if choice is not None:
+            deps.later(
+                respond,
+                text=resumed_text(choice.pilot),
+                response_type="ephemeral",
+                replace_original=True,
+            )
 
     app.action(re.compile(ANSWER_ACTION_PATTERN))(answer_first_question)
     app.action(CONTINUE_ACTION)(open_modal)

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App, Respond
 
-from bot.status import status_reply
+from bot.status import nudge, status_reply
+from bot.views import NUDGE_ACTION
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -32,5 +33,22 @@ def register(app: App, deps: Deps) -> None:
         ack()
         deps.later(reply, body["user"]["id"], action.get("value"), respond, replace=True)
 
+    def nudge_non_responders(ack: Ack, body: dict, action: dict, respond: Respond) -> None:
+        ack()
+
+        def work() -> None:
+            message = nudge(
+                deps.db,
+                deps.sending_client,
+                body["user"]["id"],
+                action.get("value", ""),
+                deps.clock(),
+                deps.send_options,
+            )
+            respond(text=message, response_type="ephemeral", replace_original=False)
+
+        deps.later(work)
+
     app.command("/pilot-status")(pilot_status)
+    app.action(NUDGE_ACTION)(nudge_non_responders)
     app.action(re.compile(r"^status_pick_\d+$"))(pick_pilot)

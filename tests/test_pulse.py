@@ -407,7 +407,7 @@ def test_pilot_status_shows_live_figures_and_withholds_small_groups(
     assert "Answered*: 5 (83%)" in text
     assert "Usefulness: *3.0* / 5" in text
     # Only five answered the usage question and the rest skipped time saved: withheld.
-    assert "Time saved (min/week): _withheld" in text
+    assert "Time saved: _withheld" in text
     sender.command("U0PERSON1")
     refusal = slack.wait_for("response_url", 2)[1]
     assert "blocks" not in refusal.params or not refusal.params["blocks"]
@@ -487,3 +487,102 @@ def test_a_killed_sender_loses_nothing_and_a_rerun_finishes(
             select(Delivery.status, func.count()).group_by(Delivery.status)
         ).all()
     assert dict(statuses) == {DeliveryStatus.SENT: 300}
+
+
+def test_a_champion_nudges_non_responders_without_learning_who(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send(app.deps)
+    click(sender, slack, "U0PERSON1", "Daily")
+    slack.clear()
+    sender.command("U0CHAMPION")
+    [status] = slack.wait_for("response_url")
+    nudge = next(b for b in status.params["blocks"] if b.get("block_id") == "status_nudge")[
+        "elements"
+    ][0]
+    sender.action("U0CHAMPION", nudge["action_id"], nudge["value"])
+    reply = slack.wait_for("response_url", 2)[1]
+    assert reply.params["text"] == "Sent a friendly nudge to the 5 people who haven't answered yet."
+    assert "U0PERSON" not in json.dumps(reply.params)
+    assert [len(slack.messages[dm_channel(p)]) for p in PEOPLE] == [1, 2, 2, 2, 2, 2]
+    # A second nudge, or one from someone who is not a champion, sends nothing.
+    sender.action("U0CHAMPION", nudge["action_id"], nudge["value"])
+    sender.action("U0PERSON2", nudge["action_id"], nudge["value"])
+    replies = slack.wait_for("response_url", 4)
+    texts = sorted(r.params["text"] for r in replies[2:])
+    assert texts[0].startswith("No nudge sent: the reminder for")
+    assert "is for a pilot's champions" in texts[1]
+    assert [len(slack.messages[dm_channel(p)]) for p in PEOPLE] == [1, 2, 2, 2, 2, 2]
+
+
+def test_the_home_tab_pauses_stops_and_starts_again(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+
+    def open_home() -> dict:
+        count = len(slack.calls_to("views.publish")) + 1
+        sender.event(
+            {"type": "app_home_opened", "user": "U0PERSON3", "tab": "home", "channel": "D0"}
+        )
+        return slack.wait_for("views.publish", count)[-1].params["view"]
+
+    def press(view: dict, label: str) -> dict:
+        count = len(slack.calls_to("views.publish")) + 1
+        element = next(
+            e
+            for b in view["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["text"]["text"] == label
+        )
+        payload = {
+            "type": "block_actions",
+            "team": {"id": slack.team_id},
+            "user": {"id": "U0PERSON3"},
+            "api_app_id": "A0PULSE",
+            "trigger_id": "1.2",
+            "view": {"id": "V1", "type": "home", "blocks": view["blocks"]},
+            "actions": [
+                {
+                    "action_id": element["action_id"],
+                    "block_id": "b",
+                    "type": "button",
+                    "value": element["value"],
+                }
+            ],
+        }
+        assert sender.interaction(payload).status_code == 200
+        return slack.wait_for("views.publish", count)[-1].params["view"]
+
+    view = open_home()
+    assert "you get the weekly pulse" in json.dumps(view)
+    view = press(view, "Pause for 2 weeks")
+    assert "paused until" in json.dumps(view) and "Resume now" in json.dumps(view)
+    send(app.deps)
+    assert dm_channel("U0PERSON3") not in slack.messages
+    view = press(view, "Resume now")
+    view = press(view, "Stop these messages")
+    assert "you have stopped these messages" in json.dumps(view)
+    view = press(view, "Start again")
+    assert "you get the weekly pulse" in json.dumps(view)
+    # Someone else's subject in a forged payload changes nothing.
+    with app.deps.db.session() as session:
+        other = session.exec(
+            select(Participant).where(Participant.slack_user_id == "U0PERSON4")
+        ).one()
+    forged = {
+        "type": "block_actions",
+        "team": {"id": slack.team_id},
+        "user": {"id": "U0PERSON3"},
+        "api_app_id": "A0PULSE",
+        "trigger_id": "1.2",
+        "view": {"id": "V1", "type": "home", "blocks": []},
+        "actions": [
+            {"action_id": "pulse_stop", "block_id": "b", "type": "button", "value": f"p:{other.id}"}
+        ],
+    }
+    sender.interaction(forged)
+    with app.deps.db.session() as session:
+        assert session.get(Participant, other.id).opted_out_at is None
