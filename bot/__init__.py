@@ -5,4 +5,4 @@ adopting a newly deployed AI tool, without ever putting a name next to an answer
 views) and the runtime that wires it to Slack (settings, client, app, CLI, server, scheduler).
 """
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

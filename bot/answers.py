@@ -14,6 +14,8 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, delete, select
 
+from bot.analyses import ANSWER, enqueue, forget
+from bot.participants import workspace_scrubber
 from bot.periods import zone
 from bot.pulse_views import SurveyContext, choices
 from bot.questions import cached_questions
@@ -66,7 +68,8 @@ class Recorded:
     outcome: Outcome
     survey: Survey | None = None
     changed: int = 0
-    text_answer_ids: list[int] = field(default_factory=list)
+    # Analyses queued for changed comments, to be run once Slack has been answered.
+    analysis_ids: list[int] = field(default_factory=list)
 
 
 def _load(
@@ -109,16 +112,6 @@ def load_survey(db: Database, delivery_id: int, slack_user_id: str) -> Survey | 
         return _load(session, delivery_id, slack_user_id)
 
 
-def member_names(session: Session, pilot_id: int) -> list[str]:
-    """Every name and display name in the pilot: what the scrubber removes from free text."""
-    rows = session.exec(
-        select(Participant.real_name, Participant.display_name).where(
-            Participant.pilot_id == pilot_id
-        )
-    ).all()
-    return [name for pair in rows for name in pair if name]
-
-
 def record_answers(
     db: Database,
     delivery_id: int,
@@ -157,7 +150,7 @@ def record_answers(
                         deletes.append(question_id)
                     continue
                 if scrubber is None:
-                    scrubber = Scrubber(member_names(session, survey.pilot.id))
+                    scrubber = workspace_scrubber(session)
                 writes.append(
                     {
                         "question_id": question_id,
@@ -180,7 +173,7 @@ def record_answers(
                 }
             )
 
-        text_ids: list[int] = []
+        analysis_ids: list[int] = []
         changed = 0
         for write in writes:
             before = survey.answers.get(write["question_id"])
@@ -195,9 +188,24 @@ def record_answers(
             if before != after:
                 changed += 1
                 if write["text_raw"] is not None:
-                    text_ids.append(answer_id)
+                    analysis_ids.append(
+                        enqueue(
+                            session,
+                            ANSWER,
+                            answer_id,
+                            round_id=survey.round.id,
+                            participant_id=survey.participant.id,
+                            now=now,
+                        )
+                    )
             survey.answers[write["question_id"]] = after
         if deletes:
+            gone = session.exec(
+                select(Answer.id).where(
+                    Answer.delivery_id == delivery_id, Answer.question_id.in_(deletes)
+                )
+            ).all()
+            forget(session, ANSWER, list(gone))
             session.exec(
                 delete(Answer).where(
                     Answer.delivery_id == delivery_id, Answer.question_id.in_(deletes)
@@ -206,7 +214,7 @@ def record_answers(
             for question_id in deletes:
                 survey.answers.pop(question_id, None)
             changed += len(deletes)
-    return Recorded(Outcome.RECORDED, survey, changed=changed, text_answer_ids=text_ids)
+    return Recorded(Outcome.RECORDED, survey, changed=changed, analysis_ids=analysis_ids)
 
 
 # -- the one-click path -----------------------------------------------------------------------

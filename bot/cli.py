@@ -230,6 +230,90 @@ def cmd_pulse_remind(args: argparse.Namespace) -> int:
     return _send(args, send_reminder, "reminder")
 
 
+def cmd_checkin_send(args: argparse.Namespace) -> int:
+    from bot.checkins import send_checkins
+
+    return _send(args, send_checkins, "check-in")
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from bot.deps import build_analyzer
+    from bot.scrub import Scrubber
+
+    settings = load_settings()
+    names: list[str] = []
+    if args.pilot:
+        from bot.participants import pilot_names
+        from bot.pilots import get_pilot
+
+        db = open_database(settings)
+        try:
+            with db.session() as session:
+                names = pilot_names(session, get_pilot(session, args.pilot).id)
+        finally:
+            db.dispose()
+    scrubber = Scrubber(names)
+    analyzer = build_analyzer(settings)
+    if args.file in (None, "-"):
+        lines = sys.stdin
+    else:
+        try:
+            lines = open(args.file, encoding="utf-8")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            raise Failure(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        for line in lines:
+            text = line.strip()
+            if not text:
+                continue
+            scrubbed = scrubber.scrub(text)
+            result = analyzer.analyze(scrubbed)
+            if args.format == "json":
+                print(
+                    json.dumps(
+                        {
+                            "text": scrubbed,
+                            "sentiment": result.sentiment,
+                            "label": result.label,
+                            "themes": result.themes,
+                            "analyzer": result.analyzer,
+                        },
+                        ensure_ascii=False,
+                    ),
+                    flush=True,
+                )
+            else:
+                themes = ", ".join(result.themes)
+                note = f" ({result.note})" if result.note else ""
+                print(
+                    f"{scrubbed}\n  {result.sentiment:+.2f} {result.label} · {themes} · {result.analyzer}{note}",
+                    flush=True,
+                )
+    except UnicodeDecodeError:
+        raise Failure("the input is not UTF-8 text") from None
+    finally:
+        if lines is not sys.stdin:
+            lines.close()
+    return 0
+
+
+def cmd_retention_run(_args: argparse.Namespace) -> int:
+    from bot.retention import purge_raw_text
+    from storage.types import utcnow
+
+    settings = load_settings()
+    db = open_database(settings)
+    try:
+        purged = purge_raw_text(db, utcnow(), settings.retention_days)
+    finally:
+        db.dispose()
+    print(
+        f"deleted the raw text of {purged.answers} comments and {purged.checkin_messages} check-in "
+        f"replies older than {settings.retention_days} days; the scrubbed text stays for reporting"
+    )
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.report import build_report, report_csv
     from storage.types import utcnow
@@ -465,6 +549,48 @@ def build_parser() -> argparse.ArgumentParser:
         "Remind, once, those who have not answered this period's pulse.",
     )
     remind.add_argument("name", help="the pilot")
+
+    checkin = commands.add_parser(
+        "checkin",
+        help="Start this period's conversational check-ins.",
+        description="Start this period's conversational check-ins.",
+    )
+    checkin_commands = checkin.add_subparsers(
+        dest="checkin_command", metavar="ACTION", required=True
+    )
+    checkin_send = _add(
+        checkin_commands,
+        "send",
+        cmd_checkin_send,
+        "DM everyone this period's check-in question now (once per period).",
+    )
+    checkin_send.add_argument("name", help="the pilot")
+
+    analyze = _add(
+        commands, "analyze", cmd_analyze, "Scrub and analyse texts, one per line, as the app would."
+    )
+    analyze.add_argument(
+        "file", nargs="?", help="a file with one text per line (default: standard input)"
+    )
+    analyze.add_argument("--pilot", metavar="NAME", help="also scrub this pilot's members' names")
+    analyze.add_argument(
+        "--format", choices=("text", "json"), default="text", help="json: one object per line"
+    )
+
+    retention = commands.add_parser(
+        "retention",
+        help="Delete raw text past its retention period.",
+        description="Delete raw text past its retention period.",
+    )
+    retention_commands = retention.add_subparsers(
+        dest="retention_command", metavar="ACTION", required=True
+    )
+    _add(
+        retention_commands,
+        "run",
+        cmd_retention_run,
+        "Delete raw text older than RETENTION_DAYS (scrubbed text stays).",
+    )
 
     report = _add(
         commands, "report", cmd_report, "A pilot's figures for one period, as JSON or CSV."

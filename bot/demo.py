@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from pathlib import Path
 from typing import TextIO
 
 from sqlmodel import select
 
 from bot.app import build_app
+from bot.checkins import send_checkins
 from bot.deps import build_deps
 from bot.pilots import PilotSpec, create_pilot, list_pilots
 from bot.plaintext import indent, render_blocks, render_view
@@ -25,7 +27,7 @@ from bot.settings import Settings
 from bot.slack_requests import SlackSender
 from bot.slack_standin import SlackStandIn
 from storage import Database
-from storage.models import Question
+from storage.models import Analysis, AnalysisTheme, CheckinMessage, Question
 
 _SECRET = "demo-signing-secret-not-a-real-one"
 _NAMES = [
@@ -153,6 +155,7 @@ def _run(demo: Demo) -> None:
     demo.show(demo.names[first], render_view(publish.params["view"]))
 
     _pulse(demo)
+    _checkins(demo)
 
     demo.step("The champion runs /pilot-status")
     slack.clear()
@@ -324,3 +327,118 @@ def _pulse(demo: Demo) -> None:
     demo.say(f"  reminder: {sent} sent")
     for user_id in demo.people[len(_ANSWERS) + 1 :][:1]:
         demo.show(f"{demo.names[user_id]}, in a DM", render_blocks(_dm(demo, user_id)["blocks"]))
+
+
+# What the simulated people say in their check-ins, one reply per turn.
+_CONVERSATIONS = [
+    [
+        "It saves me about an hour a day on drafting replies 🙌",
+        "Mostly refund emails, the drafts need small edits only",
+        "Honestly just more licences for the rest of the team",
+    ],
+    [
+        "Good for summaries, but it made up a policy number once, so I double-check everything",
+        "It quoted a warranty clause we don't have, Ada spotted it",
+        "A licence for my colleague would help too",
+    ],
+    [
+        "Can't get a licence yet, IT says next month",
+        "I'd use it for ticket triage straight away",
+        "no",
+    ],
+    [
+        "The login keeps timing out and I lose my draft every time 😤",
+        "Usually after lunch, the SSO page loops, call me on 07700 900123 if you need detail",
+        "A saved draft would help",
+    ],
+    [
+        "Not sure it's allowed for customer data, so I only use it for internal notes",
+        "A one-page guide on what's allowed, and my login expires daily",
+        "that's all",
+    ],
+    [
+        "It saves time on summaries, but copy-pasting between Zendesk and the tool is a pain",
+        "An integration with Zendesk, and a licence for the new starters",
+        "nope",
+    ],
+]
+
+
+def _converse(demo: Demo, user_id: str, replies: list[str], opener: int) -> list[tuple[str, str]]:
+    """The person answers each question the bot asks, until it says thanks."""
+    slack = demo.slack
+    channel = "D" + user_id[1:]
+    transcript = [("bot", slack.messages[channel][opener]["text"])]
+    for index, words in enumerate(replies):
+        seen = len(slack.messages[channel])
+        demo.as_slack.event(
+            {
+                "type": "message",
+                "channel_type": "im",
+                "channel": channel,
+                "user": user_id,
+                "text": words,
+                "ts": f"{1764100000 + index}.{seen:06d}",
+                "event_ts": "1",
+            }
+        )
+        transcript.append(("person", words))
+        deadline = time.monotonic() + 10
+        while len(slack.messages[channel]) <= seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        answer = slack.messages[channel][-1]["text"]
+        transcript.append(("bot", answer))
+        if answer.startswith("Thank"):
+            break
+    return transcript
+
+
+def _checkins(demo: Demo) -> None:
+    demo.step("Wednesday: a short check-in, in each person's own words")
+    demo.say("  $ pilot-pulse checkin send support-copilot")
+    people = demo.people[: len(_CONVERSATIONS)]
+    before = {u: len(demo.slack.messages.get("D" + u[1:], [])) for u in people}
+    result = send_checkins(
+        demo.db,
+        demo.deps.sending_client,
+        "support-copilot",
+        now=demo.deps.clock(),
+        options=demo.deps.send_options,
+    )
+    demo.say(
+        f"  check-in for {result.period}: {result.progress.sent if result.progress else 0} sent"
+    )
+    for index, (user_id, replies) in enumerate(zip(people, _CONVERSATIONS, strict=False)):
+        transcript = _converse(demo, user_id, replies, before[user_id])
+        if index == 0:
+            demo.say(f"  The DM between {demo.names[user_id]} and pilot-pulse:")
+            for who, text in transcript:
+                speaker = "pilot-pulse" if who == "bot" else demo.names[user_id].split()[0]
+                demo.say(indent(f"{speaker}: {_plain(text)}", "  │ "))
+    demo.say(f"\n  {', '.join(demo.names[u] for u in people[1:])} have their check-ins too.")
+
+    demo.step("What the analysis keeps: scrubbed words, sentiment, themes (never a name)")
+    with demo.db.session() as session:
+        rows = session.exec(
+            select(Analysis).where(Analysis.source == "checkin").order_by(Analysis.id)
+        ).all()
+        for analysis in rows:
+            themes = session.exec(
+                select(AnalysisTheme.theme).where(AnalysisTheme.analysis_id == analysis.id)
+            ).all()
+            words = session.exec(
+                select(CheckinMessage.text_scrubbed)
+                .where(
+                    CheckinMessage.checkin_id == analysis.source_id,
+                    CheckinMessage.author == "participant",
+                )
+                .order_by(CheckinMessage.id)
+            ).all()
+            demo.say(
+                f"  {analysis.sentiment:+.2f} {analysis.label:<8} {', '.join(themes)}  [{analysis.analyzer}]"
+            )
+            demo.say(indent(" / ".join(w for w in words if w), "      "))
+
+
+def _plain(text: str) -> str:
+    return text.replace("*", "").replace("_", "")

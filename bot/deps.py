@@ -13,7 +13,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 
+from bot.analysis import Analyzer
 from bot.delivery import SendOptions
+from bot.local_analyzer import LocalAnalyzer
 from bot.settings import Settings
 from bot.slack_client import build_client
 from storage import Database
@@ -67,6 +69,10 @@ class Deps:
         default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
     )
     ack_first: AckFirst = field(default_factory=AckFirst)
+    analyzer: Analyzer = field(default_factory=LocalAnalyzer)
+    # Seconds a check-in waits after a reply before answering, so that two quick messages
+    # get one answer.
+    checkin_settle: float = 2.0
 
     @property
     def send_options(self) -> SendOptions:
@@ -105,4 +111,20 @@ def build_deps(
         db=db or Database(settings.database_url),
         client=client or build_client(settings),
         sending_client=build_client(settings, rate_limit_retries=False),
+        analyzer=build_analyzer(settings),
+    )
+
+
+def build_analyzer(settings: Settings) -> Analyzer:
+    """The model analyzer when `OPENAI_API_KEY` is set; otherwise the local one, and no text
+    leaves the machine."""
+    if settings.openai_api_key is None:
+        return LocalAnalyzer()
+    from bot.model_analyzer import ModelAnalyzer  # the openai SDK is loaded only when used
+
+    return ModelAnalyzer(
+        api_key=settings.openai_api_key,
+        model=settings.openai_model,
+        base_url=settings.openai_base_url,
+        timeout=settings.openai_timeout,
     )

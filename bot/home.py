@@ -8,10 +8,13 @@ from typing import Any
 from sqlmodel import select
 
 from bot import views
+from bot.own_data import words_of
 from bot.participants import subject_value
 from bot.pulse_views import RESUME_ACTION, controls
 from storage import Database
 from storage.models import Participant, Pilot, Role
+
+ERASE_ACTION = "own_data_erase"
 
 
 def _state(participant: Participant, now: datetime) -> str:
@@ -38,7 +41,9 @@ def _controls(participant: Participant, now: datetime) -> dict[str, Any]:
     return controls(subject, block_id=block_id)
 
 
-def home_view(db: Database, slack_user_id: str, now: datetime) -> dict[str, Any]:
+def home_view(
+    db: Database, slack_user_id: str, now: datetime, *, retention_days: int = 90
+) -> dict[str, Any]:
     """The Home tab for `slack_user_id`."""
     with db.session() as session:
         rows = session.exec(
@@ -64,4 +69,47 @@ def home_view(db: Database, slack_user_id: str, now: datetime) -> dict[str, Any]
         if participant.surveyed:
             blocks.append(_controls(participant, now))
         blocks.append(views.context_block(views.privacy_line(pilot.min_group_size)))
+    if rows:
+        blocks += _own_words(db, slack_user_id, retention_days)
     return {"type": "home", "blocks": blocks}
+
+
+def _own_words(db: Database, slack_user_id: str, retention_days: int) -> views.Blocks:
+    """What the person wrote, as they wrote it: only they ever see this."""
+    written = words_of(db, slack_user_id)
+    blocks: views.Blocks = [
+        {"type": "divider"},
+        views.text_block("*Your words* (only you see this)"),
+    ]
+    if written:
+        for item in written:
+            blocks.append(
+                views.context_block(f"{item.when:%d %b}, {item.where}: {_quote(item.text)}")
+            )
+    else:
+        blocks.append(views.context_block("Nothing you wrote is kept at the moment."))
+    erase = views.button("Delete all my answers", ERASE_ACTION, "me", style="danger")
+    erase["confirm"] = {
+        "title": {"type": "plain_text", "text": "Delete your answers?"},
+        "text": {
+            "type": "mrkdwn",
+            "text": "Every answer you gave and the words of your check-in replies are deleted "
+            "for good, in every pilot, and leave the totals.",
+        },
+        "confirm": {"type": "plain_text", "text": "Delete"},
+        "deny": {"type": "plain_text", "text": "Keep them"},
+    }
+    blocks.append({"type": "actions", "block_id": "own_data", "elements": [erase]})
+    blocks.append(
+        views.context_block(
+            f"What you type is kept as written only for you, and for {retention_days} days at most."
+        )
+    )
+    return blocks
+
+
+def _quote(text: str, limit: int = 200) -> str:
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return "“" + text.replace("<", "&lt;").replace(">", "&gt;") + "”"

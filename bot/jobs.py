@@ -11,10 +11,14 @@ from datetime import datetime
 
 from sqlmodel import select
 
+from bot.analyses import backlog
+from bot.checkins import expire, send_checkins
 from bot.deps import Deps
 from bot.errors import PulseError
+from bot.outreach import unsent
 from bot.periods import period_of, slot_in_period
-from bot.pulse import send_pulse, send_reminder, unsent
+from bot.pulse import send_pulse, send_reminder
+from bot.retention import purge_raw_text
 from bot.rounds import find_round
 from bot.scheduler import register_job
 from storage.models import Pilot, Purpose, Round, RoundKind
@@ -83,3 +87,44 @@ def reminder_job(deps: Deps, now: datetime) -> None:
             continue
         if result.progress is not None:
             log.info("reminder for %s %s: %s sent", pilot.name, period, result.progress.sent)
+
+
+@register_job("checkin")
+def checkin_job(deps: Deps, now: datetime) -> None:
+    """Send this period's check-in question once its slot has come; finish one left unsent."""
+    for pilot in _active_pilots(deps):
+        period = period_of(now, pilot.timezone)
+        with deps.db.session() as session:
+            round_ = find_round(session, pilot.id, RoundKind.CHECKIN, period)
+        if round_ is None and not _due(pilot, now, pilot.checkin_weekday, pilot.checkin_hour):
+            continue
+        if round_ is not None and unsent(deps.db, round_.id, Purpose.INVITE) == 0:
+            continue
+        send_checkins(deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options)
+
+
+@register_job("analysis backlog")
+def analysis_job(deps: Deps, now: datetime) -> None:
+    """Analyse what a crash or an unreachable model left pending."""
+    done = backlog(deps.db, deps.analyzer, now)
+    if done:
+        log.info("analysed %s texts from the backlog", done)
+
+
+@register_job("check-in expiry")
+def expiry_job(deps: Deps, now: datetime) -> None:
+    expired = expire(deps.db, now)
+    if expired:
+        log.info("%s check-ins ended with their round", expired)
+
+
+@register_job("retention")
+def retention_job(deps: Deps, now: datetime) -> None:
+    """Delete raw text past its retention period (cheap when there is nothing to delete)."""
+    purged = purge_raw_text(deps.db, now, deps.settings.retention_days)
+    if purged.answers or purged.checkin_messages:
+        log.info(
+            "retention: raw text of %s comments and %s replies deleted",
+            purged.answers,
+            purged.checkin_messages,
+        )

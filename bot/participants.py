@@ -5,11 +5,14 @@ Each takes effect at once: the sender checks them just before each message goes 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import Session, select
 
+from bot.scrub import Scrubber
 from storage import Database
 from storage.models import Delivery, Participant, Pilot
 
@@ -74,3 +77,32 @@ def stop(db: Database, subject: str, slack_user_id: str, now: datetime) -> Choic
 def resume(db: Database, subject: str, slack_user_id: str, now: datetime) -> Choice | None:
     """Undo a pause or a stop."""
     return _apply(db, subject, slack_user_id, {"opted_out_at": None, "paused_until": None})
+
+
+_SCRUBBER: tuple[tuple[int, int | None], Scrubber] | None = None
+_SCRUBBER_LOCK = threading.Lock()
+
+
+def workspace_scrubber(session: Session) -> Scrubber:
+    """A scrubber that knows the name of every person in any pilot: the workspace members
+    pilot-pulse has met. Rebuilt only when people were added or removed."""
+    global _SCRUBBER
+    key = tuple(session.exec(select(func.count(), func.max(Participant.id))).one())
+    cached = _SCRUBBER
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    rows = session.exec(select(Participant.real_name, Participant.display_name)).all()
+    scrubber = Scrubber(name for pair in rows for name in pair if name)
+    with _SCRUBBER_LOCK:
+        _SCRUBBER = (key, scrubber)  # type: ignore[assignment]
+    return scrubber
+
+
+def pilot_names(session: Session, pilot_id: int) -> list[str]:
+    """Every name and display name in one pilot."""
+    rows = session.exec(
+        select(Participant.real_name, Participant.display_name).where(
+            Participant.pilot_id == pilot_id
+        )
+    ).all()
+    return [name for pair in rows for name in pair if name]

@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk import WebClient
 from sqlmodel import func, select
 
-from bot.delivery import Composer, Outbound, Sender, SendOptions, SendProgress
+from bot.delivery import Composer, Outbound, SendOptions, SendProgress
 from bot.errors import PulseError
+from bot.outreach import ComposerFor, SendResult, deliver, send_round, unsent
 from bot.periods import period_of, zone
 from bot.pilots import get_pilot
 from bot.pulse_views import SurveyContext, invite_blocks, invite_text
 from bot.questions import questions_of
-from bot.rounds import add_reminders, find_round, open_round
+from bot.rounds import add_reminders, find_round
 from storage import Database
-from storage.models import Delivery, DeliveryStatus, Pilot, Purpose, Round, RoundKind
-
-
-@dataclass
-class SendResult:
-    pilot: str
-    period: str
-    round_created: bool
-    progress: SendProgress | None
-    """None when there was nothing left to send."""
-    note: str = ""
+from storage.models import Delivery, Pilot, Purpose, Round, RoundKind
 
 
 def pulse_composer(pilot: Pilot, round_: Round, questions: tuple) -> Composer:
@@ -57,17 +47,6 @@ def pulse_composer(pilot: Pilot, round_: Round, questions: tuple) -> Composer:
     return compose
 
 
-def unsent(db: Database, round_id: int, purpose: str) -> int:
-    with db.session() as session:
-        return session.exec(
-            select(func.count()).where(
-                Delivery.round_id == round_id,
-                Delivery.purpose == purpose,
-                Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
-            )
-        ).one()
-
-
 def _questions(db: Database, round_: Round) -> tuple:
     with db.session() as session:
         questions = (
@@ -80,18 +59,11 @@ def _questions(db: Database, round_: Round) -> tuple:
     return questions
 
 
-def _deliver(
-    db: Database,
-    client: WebClient,
-    pilot: Pilot,
-    round_: Round,
-    purpose: str,
-    options: SendOptions,
-    on_progress: Callable[[SendProgress], None] | None,
-) -> SendProgress:
-    compose = pulse_composer(pilot, round_, _questions(db, round_))
-    sender = Sender(db, client, compose, options=options, on_progress=on_progress)
-    return sender.run(round_.id, purpose)
+def _composer(db: Database) -> ComposerFor:
+    def composer_for(pilot: Pilot, round_: Round) -> Composer:
+        return pulse_composer(pilot, round_, _questions(db, round_))
+
+    return composer_for
 
 
 def send_pulse(
@@ -103,30 +75,17 @@ def send_pulse(
     options: SendOptions,
     on_progress: Callable[[SendProgress], None] | None = None,
 ) -> SendResult:
-    """Open this period's pulse for the pilot and deliver it; finish an interrupted one.
-
-    `client` must leave 429s to the sender (no rate-limit retry handler). A second call in the
-    same period sends nothing new and says so.
-    """
-    with db.session() as session:
-        pilot = get_pilot(session, pilot_name)
-    opened = open_round(db, pilot, RoundKind.PULSE, now, close_after_days=options.round_close_days)
-    round_ = opened.round
-    if not opened.created and unsent(db, round_.id, Purpose.INVITE) == 0:
-        return SendResult(
-            pilot.name,
-            round_.period,
-            round_created=False,
-            progress=None,
-            note=f"the pulse for {round_.period} went out on {round_.opened_at:%a %d %b}; nothing new was sent",
-        )
-    progress = _deliver(db, client, pilot, round_, Purpose.INVITE, options, on_progress)
-    note = (
-        ""
-        if opened.created
-        else f"finished the pulse for {round_.period} that had been interrupted"
+    """Open this period's pulse for the pilot and deliver it; finish an interrupted one."""
+    return send_round(
+        db,
+        client,
+        pilot_name,
+        RoundKind.PULSE,
+        _composer(db),
+        now=now,
+        options=options,
+        on_progress=on_progress,
     )
-    return SendResult(pilot.name, round_.period, opened.created, progress, note)
 
 
 def send_reminder(
@@ -165,5 +124,6 @@ def send_reminder(
             else f"everyone who got the pulse for {period} has answered (or paused); no reminder needed"
         )
         return SendResult(pilot.name, period, round_created=False, progress=None, note=note)
-    progress = _deliver(db, client, pilot, round_, Purpose.REMINDER, options, on_progress)
+    compose = _composer(db)(pilot, round_)
+    progress = deliver(db, client, compose, round_, Purpose.REMINDER, options, on_progress)
     return SendResult(pilot.name, period, round_created=added > 0, progress=progress)

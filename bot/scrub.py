@@ -30,7 +30,7 @@ _HANDLE = re.compile(r"(?<![\w.])@[A-Za-z][\w.-]{1,40}")
 # spaces, dots, dashes or brackets. Dates (2026-11-24) and times do not reach 7 digits in a
 # way that fits, and money amounts keep their currency sign.
 _PHONE = re.compile(
-    r"(?<![\w+])(?:\+|00)?\d{1,4}?[\s.\-]?(?:\(\d{1,4}\)[\s.\-]?)?(?:\d[\s.\-]?){6,14}\d(?!\w)"
+    r"(?<![\w+(])(?:\+|00)?(?:\(?\d{1,4}\)?[\s.\-]?){1,2}(?:\d[\s.\-]?){5,13}\d(?!\w)"
 )
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./]\d{1,2}[./]\d{2,4}$")
 
@@ -45,29 +45,200 @@ def _phone(match: re.Match[str]) -> str:
     return "[phone]"
 
 
-@lru_cache(maxsize=64)
-def _names_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
-    """One regex for every name and each part of it, longest first so full names win."""
-    variants: set[str] = set()
+# Names that are also everyday words are only taken for names when capitalised ("Will said" but
+# not "it will help"); every other name part is matched in any case.
+_COMMON_WORDS = frozenset(
+    [
+        "will",
+        "may",
+        "mark",
+        "bill",
+        "grace",
+        "hope",
+        "joy",
+        "faith",
+        "rose",
+        "june",
+        "april",
+        "august",
+        "frank",
+        "art",
+        "chase",
+        "dawn",
+        "guy",
+        "max",
+        "pat",
+        "sky",
+        "summer",
+        "autumn",
+        "victor",
+        "miles",
+        "lane",
+        "hunter",
+        "carter",
+        "mason",
+        "page",
+        "ray",
+        "rob",
+        "sue",
+        "don",
+        "jack",
+        "jean",
+        "bob",
+        "dean",
+        "drew",
+        "gene",
+        "glen",
+        "jay",
+        "jim",
+        "ken",
+        "kim",
+        "lee",
+        "lou",
+        "ned",
+        "nick",
+        "norm",
+        "pete",
+        "rich",
+        "ron",
+        "russ",
+        "sam",
+        "sandy",
+        "scott",
+        "shane",
+        "sonny",
+        "stan",
+        "ted",
+        "tom",
+        "tony",
+        "van",
+        "wade",
+        "ward",
+        "wes",
+        "will",
+        "win",
+        "amber",
+        "april",
+        "ash",
+        "august",
+        "bailey",
+        "blair",
+        "brook",
+        "carol",
+        "cherry",
+        "crystal",
+        "daisy",
+        "dale",
+        "eve",
+        "fern",
+        "gale",
+        "gay",
+        "genie",
+        "ginger",
+        "holly",
+        "honey",
+        "iris",
+        "ivy",
+        "jade",
+        "jasmine",
+        "lily",
+        "marina",
+        "mercy",
+        "misty",
+        "olive",
+        "pearl",
+        "penny",
+        "poppy",
+        "rain",
+        "robin",
+        "ruby",
+        "sage",
+        "scarlet",
+        "star",
+        "storm",
+        "sunny",
+        "tina",
+        "violet",
+        "wendy",
+        "young",
+        "king",
+        "park",
+        "long",
+        "white",
+        "brown",
+        "green",
+        "black",
+        "gray",
+        "grey",
+        "smith",
+        "cook",
+        "baker",
+        "taylor",
+        "turner",
+        "walker",
+        "wood",
+        "hill",
+        "price",
+        "bishop",
+        "fisher",
+        "hunt",
+        "knight",
+        "lord",
+        "love",
+        "may",
+        "moon",
+        "page",
+        "parsons",
+        "rich",
+        "rivers",
+        "sharp",
+        "small",
+        "stone",
+        "strong",
+        "swift",
+        "waters",
+        "west",
+        "wolf",
+    ]
+)
+_WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+_MIN_PART = 2
+
+
+def _name_index(names: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """(parts matched in any case, parts matched only when capitalised), from full names."""
+    anycase: set[str] = set()
+    capitalised: set[str] = set()
     for name in names:
-        name = name.strip()
-        if len(name) < _MIN_NAME_LENGTH:
-            continue
-        variants.add(name)
-        for part in re.split(r"[\s._-]+", name):
-            if len(part) >= _MIN_NAME_LENGTH + 1:
-                variants.add(part)
-    if not variants:
-        return None
-    alternatives = "|".join(re.escape(v) for v in sorted(variants, key=len, reverse=True))
-    return re.compile(rf"(?<!\w)(?:{alternatives})(?:'s)?(?!\w)", re.I)
+        for part in re.split(r"[\s._-]+", name.strip()):
+            part = part.strip("'’")
+            if len(part) < _MIN_PART or not part[0].isalpha():
+                continue
+            lowered = part.lower()
+            if len(part) == _MIN_PART or lowered in _COMMON_WORDS:
+                capitalised.add(part[0].upper() + part[1:].lower())
+            else:
+                anycase.add(lowered)
+    return frozenset(anycase), frozenset(capitalised)
+
+
+@lru_cache(maxsize=16)
+def _cached_index(names: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    return _name_index(names)
 
 
 class Scrubber:
     """Scrubs text for one pilot: Slack markup, contact details, links and its members' names."""
 
     def __init__(self, names: Iterable[str | None] = ()) -> None:
-        self._names = _names_pattern(tuple(sorted({n for n in names if n})))
+        self._anycase, self._capitalised = _cached_index(tuple(sorted({n for n in names if n})))
+
+    def _name(self, match: re.Match[str]) -> str:
+        word = match.group(0)
+        bare = re.sub(r"(?:'s|’s)$", "", word)
+        if bare.lower() in self._anycase or bare in self._capitalised:
+            return "[person]"
+        return word
 
     def scrub(self, text: str) -> str:
         text = _SLACK_USER.sub("[person]", text)
@@ -80,8 +251,10 @@ class Scrubber:
         text = _BARE_ID.sub("[person]", text)
         text = _HANDLE.sub("[person]", text)
         text = _PHONE.sub(_phone, text)
-        if self._names is not None:
-            text = self._names.sub("[person]", text)
+        if self._anycase or self._capitalised:
+            text = _WORD.sub(self._name, text)
+            # "Ada Lovelace" became "[person] [person]": one person, one placeholder.
+            text = re.sub(r"\[person\](?:\s+\[person\])+", "[person]", text)
         return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 

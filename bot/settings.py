@@ -126,6 +126,8 @@ class Settings:
     round_close_days: int = 6
     # Days raw free text is kept for the respondent's own view.
     retention_days: int = 90
+    # Seconds the model may take to answer (the SDK retries once).
+    openai_timeout: float = 20.0
     log_level: str = "INFO"
     extra: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
@@ -188,6 +190,7 @@ class Settings:
             send_rate=_number("SEND_RATE", get("SEND_RATE") or "100", 0.1, 10000),
             round_close_days=_integer("ROUND_CLOSE_DAYS", get("ROUND_CLOSE_DAYS") or "6", 1, 28),
             retention_days=_integer("RETENTION_DAYS", get("RETENTION_DAYS") or "90", 1, 3650),
+            openai_timeout=_number("OPENAI_TIMEOUT", get("OPENAI_TIMEOUT") or "20", 1, 20),
             log_level=log_level,
         )
 

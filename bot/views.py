@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.metrics import PeriodFigures, QuestionFigures
+from bot.themes import theme_label
 
 PRIVACY_LINE = (
     "Only totals from {minimum} or more people are shared with the pilot team; "
@@ -150,7 +151,7 @@ def status_blocks(figures: PeriodFigures) -> Blocks:
             )
         )
     if figures.themes:
-        top = ", ".join(f"{t['theme']} ({t['count']})" for t in figures.themes[:5])
+        top = ", ".join(f"{theme_label(t['theme'])} ({t['count']})" for t in figures.themes[:5])
         blocks.append(text_block(f"*Top themes*: {top}"))
     if figures.checkins_started:
         completed = (

@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import events, home, pulse, status
+from handlers import events, home, messages, pulse, status
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
     from bot.deps import Deps
 
-MODULES = (events, status, home, pulse)
+MODULES = (events, status, home, pulse, messages)
 
 
 def register_all(app: App, deps: Deps) -> None:

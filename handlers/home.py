@@ -1,27 +1,35 @@
-"""The App Home tab: what pilot-pulse is, who sees what, and the person's own pilots."""
+"""The App Home tab: what pilot-pulse is, who sees what, the person's own pilots and words."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from slack_bolt import App
+from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.home import home_view
+from bot.home import ERASE_ACTION, home_view
+from bot.own_data import erase
 
 if TYPE_CHECKING:
     from bot.deps import Deps
 
 
+def publish_home(deps: Deps, client: WebClient, user_id: str) -> None:
+    """Publish the person's Home tab as it is now (after the ack: it reads the database)."""
+    view = home_view(deps.db, user_id, deps.clock(), retention_days=deps.settings.retention_days)
+    client.views_publish(user_id=user_id, view=view)
+
+
 def register(app: App, deps: Deps) -> None:
     def app_home_opened(event: dict, client: WebClient) -> None:
-        if event.get("tab", "home") != "home":
-            return
-        user_id = event["user"]
-        deps.later(
-            lambda: client.views_publish(
-                user_id=user_id, view=home_view(deps.db, user_id, deps.clock())
-            )
-        )
+        if event.get("tab", "home") == "home":
+            deps.later(publish_home, deps, client, event["user"])
+
+    def erase_own_data(ack: Ack, body: dict, client: WebClient) -> None:
+        user_id = body["user"]["id"]
+        erase(deps.db, user_id)
+        ack()
+        deps.later(publish_home, deps, client, user_id)
 
     app.event("app_home_opened")(app_home_opened)
+    app.action(ERASE_ACTION)(erase_own_data)

@@ -16,8 +16,8 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import participants
+from bot.analyses import run as run_analyses
 from bot.answers import Outcome, load_survey, record_answers, record_click
-from bot.home import home_view
 from bot.pulse_views import (
     ANSWER_ACTION_PATTERN,
     CHANGE_ACTION,
@@ -38,6 +38,7 @@ from bot.pulse_views import (
     survey_modal,
     thanks_blocks,
 )
+from handlers.home import publish_home
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -168,6 +169,8 @@ def register(app: App, deps: Deps) -> None:
         ack()
         survey = recorded.survey
         delivery = survey.delivery
+        if recorded.analysis_ids:
+            deps.later(run_analyses, db, deps.analyzer, recorded.analysis_ids)
         deps.later(
             _update,
             client,
@@ -187,11 +190,7 @@ def register(app: App, deps: Deps) -> None:
         if (body.get("view") or {}).get("type") == "home":
             # The Home tab has no response_url: the tab itself, published again, confirms it.
             if choice is not None:
-                deps.later(
-                    lambda: deps.client.views_publish(
-                        user_id=user_id, view=home_view(db, user_id, deps.clock())
-                    )
-                )
+                deps.later(publish_home, deps, deps.client, user_id)
             return None
         if choice is None:
             deps.later(_ephemeral, respond, NOT_YOURS)

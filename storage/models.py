@@ -254,6 +254,9 @@ class Checkin(SQLModel, table=True):
     participant_id: int = _fk("participant.id")
     status: str = Field(default=CheckinStatus.OPEN, max_length=16)
     followups_asked: int = Field(default=0)
+    # How many of the person's messages the bot has answered: a turn is taken once however
+    # many workers see the same replies.
+    answered_turns: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     channel_id: str | None = Field(default=None, max_length=32)
     summary: str | None = Field(default=None)
     started_at: datetime = _created()

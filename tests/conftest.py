@@ -202,6 +202,8 @@ def settings(slack: SlackStandIn, db_url: str) -> Settings:
 @pytest.fixture
 def deps(settings: Settings, db: Database) -> Iterator[Deps]:
     dependencies = build_deps(settings, db=db)
+    # Tests send one reply at a time; waiting for a second quick message only slows them.
+    dependencies.checkin_settle = 0.0
     yield dependencies
     dependencies.executor.shutdown(wait=True)
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.deps import Deps
+from bot.outreach import SendResult
 from bot.pilots import PilotSpec, create_pilot
-from bot.pulse import SendResult, send_pulse, send_reminder
+from bot.pulse import send_pulse, send_reminder
 from bot.slack_requests import SlackSender
 from bot.slack_standin import SlackStandIn
 

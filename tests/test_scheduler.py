@@ -28,6 +28,18 @@ def _slot(deps: Deps, weeks_ahead: int, weekday: int, hour: int) -> datetime:
     return periods.slot_in_period(period, pilot.timezone, weekday, hour)
 
 
+def _pulse_messages(slack: SlackStandIn, user: str) -> int:
+    """Pulse DMs (and reminders) the person got, told apart by the pulse's buttons."""
+    return sum(
+        1
+        for message in slack.messages.get(dm_channel(user), [])
+        if any(
+            b.get("block_id") in ("pulse_first", "pulse_progress", "pulse_done")
+            for b in message.get("blocks") or []
+        )
+    )
+
+
 def _dms(slack: SlackStandIn) -> int:
     return sum(len(slack.messages.get(dm_channel(p), [])) for p in PEOPLE)
 
@@ -95,8 +107,9 @@ def test_the_reminder_follows_at_its_slot_to_those_who_have_not_answered(
         )
     tick(deps, reminder_at)
     tick(deps, reminder_at + timedelta(hours=3))
-    assert len(slack.messages[dm_channel("U0PERSON1")]) == 1
-    assert [len(slack.messages[dm_channel(p)]) for p in PEOPLE[1:]] == [2] * 5
+    # (Wednesday's check-in went out too; only the pulse messages count here.)
+    assert _pulse_messages(slack, "U0PERSON1") == 1
+    assert [_pulse_messages(slack, p) for p in PEOPLE[1:]] == [2] * 5
 
 
 def test_a_round_left_unsent_is_finished_by_the_next_tick(deps: Deps, slack: SlackStandIn) -> None:
@@ -110,3 +123,36 @@ def test_a_round_left_unsent_is_finished_by_the_next_tick(deps: Deps, slack: Sla
     assert _dms(slack) == 0
     tick(deps, moment + timedelta(minutes=1))
     assert _dms(slack) == 6
+
+
+def test_the_check_in_goes_out_at_its_slot_and_expires_with_its_round(
+    deps: Deps, slack: SlackStandIn
+) -> None:
+    from bot.checkins import record_reply
+    from storage.models import Checkin, CheckinStatus
+
+    make_pilot(deps)
+    pilot = _pilot(deps)
+    slot = _slot(deps, 1, pilot.checkin_weekday, pilot.checkin_hour)
+    pulse_slot = _slot(deps, 1, pilot.pulse_weekday, pilot.pulse_hour)
+    tick(deps, pulse_slot + timedelta(minutes=1))
+    tick(deps, slot - timedelta(minutes=1))
+    assert _dms(slack) == 6
+    tick(deps, slot + timedelta(minutes=1))
+    tick(deps, slot + timedelta(hours=2))
+    assert _dms(slack) == 12
+    opener = slack.messages[dm_channel("U0PERSON1")][1]
+    assert "quick check-in" in opener["text"]
+    reply = record_reply(
+        deps.db,
+        slack_user_id="U0PERSON1",
+        channel_id=dm_channel("U0PERSON1"),
+        ts="9.1",
+        text="fine so far",
+        event_id=None,
+        now=slot + timedelta(hours=3),
+    )
+    assert reply.outcome == "stored"
+    tick(deps, slot + timedelta(days=7))
+    with deps.db.session() as session:
+        assert session.exec(select(Checkin)).one().status == CheckinStatus.EXPIRED

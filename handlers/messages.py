@@ -1,0 +1,76 @@
+"""Direct messages to the bot: replies to a check-in, or a helpful answer when none is open.
+
+The reply is stored before Slack is acknowledged; the bot's next question (or its thanks)
+follows after, once the words have been analysed.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.checkin_views import message_kwargs, no_checkin_blocks, no_checkin_text
+from bot.checkins import record_bot_message, record_reply, take_turn
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+
+log = logging.getLogger(__name__)
+
+# Subtypes that are still a person writing to us; edits, deletions and joins are not.
+_PERSON_WRITES = (None, "thread_broadcast", "file_share")
+
+
+def register(app: App, deps: Deps) -> None:
+    def bot_turn(checkin_id: int, thread_ts: str | None, client: WebClient) -> None:
+        turn = take_turn(
+            deps.db, deps.analyzer, checkin_id, deps.clock(), settle=deps.checkin_settle
+        )
+        if turn is None or turn.channel_id is None:
+            return
+        try:
+            posted = client.chat_postMessage(
+                channel=turn.channel_id, **message_kwargs(turn.text, thread_ts)
+            )
+        except SlackApiError as exc:
+            log.warning("could not post to check-in %s: %s", checkin_id, exc.response.get("error"))
+            return
+        record_bot_message(deps.db, checkin_id, posted["ts"], turn.text, deps.clock())
+
+    def answer_outside_checkin(reply: object, event: dict, client: WebClient) -> None:
+        client.chat_postMessage(
+            channel=event["channel"],
+            text=no_checkin_text(),
+            blocks=no_checkin_blocks(
+                getattr(reply, "tool", None), getattr(reply, "participant_id", None)
+            ),
+            **({"thread_ts": event["thread_ts"]} if event.get("thread_ts") else {}),
+        )
+
+    def direct_message(event: dict, context: dict, client: WebClient) -> None:
+        if event.get("channel_type") != "im" or event.get("bot_id"):
+            return
+        if event.get("subtype") not in _PERSON_WRITES:
+            return
+        user_id, text = event.get("user"), (event.get("text") or "").strip()
+        if not user_id or not text or not event.get("ts") or not event.get("channel"):
+            return
+        reply = record_reply(
+            deps.db,
+            slack_user_id=user_id,
+            channel_id=event["channel"],
+            ts=event["ts"],
+            text=text,
+            event_id=context.get("event_id"),
+            now=deps.clock(),
+        )
+        if reply.outcome == "stored" and reply.checkin_id is not None:
+            deps.later(bot_turn, reply.checkin_id, event.get("thread_ts"), client)
+        elif reply.outcome == "no_checkin":
+            deps.later(answer_outside_checkin, reply, event, client)
+
+    app.event("message")(direct_message)
