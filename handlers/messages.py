@@ -32,6 +32,8 @@ def register(app: App, deps: Deps) -> None:
         )
         if turn is None or turn.channel_id is None:
             return
+        # Stored as of before it was posted, so a quick reply can never seem to precede it.
+        asked_at = deps.clock()
         try:
             posted = client.chat_postMessage(
                 channel=turn.channel_id, **message_kwargs(turn.text, thread_ts)
@@ -39,7 +41,7 @@ def register(app: App, deps: Deps) -> None:
         except SlackApiError as exc:
             log.warning("could not post to check-in %s: %s", checkin_id, exc.response.get("error"))
             return
-        record_bot_message(deps.db, checkin_id, posted["ts"], turn.text, deps.clock())
+        record_bot_message(deps.db, checkin_id, posted["ts"], turn.text, asked_at)
 
     def answer_outside_checkin(reply: object, event: dict, client: WebClient) -> None:
         client.chat_postMessage(

@@ -106,6 +106,13 @@ def test_a_check_in_conversation_from_question_to_recap(
     assert "What I'll pass on, without your name:" in closing["text"]
     assert "ada@example.com" not in closing["text"]
 
+    # The closing message is stored just after Slack has it.
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with app.deps.db.session() as session:
+            if len(session.exec(select(CheckinMessage)).all()) == 6:
+                break
+        time.sleep(0.02)
     with app.deps.db.session() as session:
         checkin = session.exec(select(Checkin)).one()
         messages = session.exec(select(CheckinMessage).order_by(CheckinMessage.id)).all()
