@@ -111,7 +111,7 @@ def cmd_pilot_create(args: argparse.Namespace) -> int:
     pilot = result.pilot
     print(
         f"created pilot {pilot.name!r} ({pilot.tool}): {result.members} members, "
-        f"{result.champions} champions/admins, time zone {pilot.timezone}, "
+        f"{result.champions} champion{'' if result.champions == 1 else 's'} or admin{'' if result.champions == 1 else 's'}, time zone {pilot.timezone}, "
         f"minimum group {pilot.min_group_size}"
     )
     for user_id, why in sorted(result.left_out.items()):

@@ -48,7 +48,6 @@ _WORDS: dict[str, tuple[str, float]] = {
     "summary": ("output_quality", 0.0),
     "summarise": ("output_quality", 0.0),
     "summarize": ("output_quality", 0.0),
-    "answers": ("output_quality", 0.0),
     "suggestions": ("output_quality", 0.0),
     "output": ("output_quality", 0.0),
     "outputs": ("output_quality", 0.0),
