@@ -185,7 +185,13 @@ def register(app: App, deps: Deps) -> None:
     ) -> participants.Choice | None:
         """Apply a person's choice, answer Slack, and confirm it where they made it."""
         user_id = body["user"]["id"]
-        choice = change(db, action.get("value", ""), user_id, deps.clock())
+        try:
+            choice = change(db, action.get("value", ""), user_id, deps.clock())
+        except SQLAlchemyError:
+            log.exception("could not store a pause or stop")
+            ack()
+            deps.later(_ephemeral, respond, SAVE_FAILED)
+            return None
         ack()
         if (body.get("view") or {}).get("type") == "home":
             # The Home tab has no response_url: the tab itself, published again, confirms it.
