@@ -1,4 +1,4 @@
-"""pilot-pulse: weekly pulse surveys, check-ins and digests that show whether a team is
+"""pilot-pulse: weekly pulse surveys and check-ins that show whether a team is
 adopting a newly deployed AI tool, without ever putting a name next to an answer.
 
 `bot` holds the domain (pilots, rounds, delivery, answers, check-ins, analysis, metrics,

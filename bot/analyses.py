@@ -86,10 +86,14 @@ def _text_of(session: Session, analysis: Analysis) -> str | None:
     return "\n".join(part for part in parts if part) or None
 
 
-def _store(session: Session, analysis_id: int, result: TextAnalysis, now: datetime) -> None:
-    session.execute(
+def _store(
+    session: Session, analysis_id: int, queued_at: datetime, result: TextAnalysis, now: datetime
+) -> bool:
+    """Store a result, unless the words changed (and were queued again) while it was made:
+    then a newer run stores its own, and this one would only overwrite it."""
+    stored = session.execute(
         update(Analysis)
-        .where(Analysis.id == analysis_id)
+        .where(Analysis.id == analysis_id, Analysis.created_at == queued_at)
         .values(
             status=AnalysisStatus.DONE,
             analyzer=result.analyzer,
@@ -103,10 +107,13 @@ def _store(session: Session, analysis_id: int, result: TextAnalysis, now: dateti
             analysed_at=now,
         )
         .execution_options(synchronize_session=False)
-    )
+    ).rowcount
+    if not stored:
+        return False
     session.execute(delete(AnalysisTheme).where(AnalysisTheme.analysis_id == analysis_id))
     for theme in dict.fromkeys(result.themes):
         session.add(AnalysisTheme(analysis_id=analysis_id, theme=theme))
+    return True
 
 
 def run(db: Database, analyzer: Analyzer, analysis_ids: list[int]) -> list[TextAnalysis]:
@@ -118,6 +125,7 @@ def run(db: Database, analyzer: Analyzer, analysis_ids: list[int]) -> list[TextA
             if analysis is None:
                 continue
             text = _text_of(session, analysis)
+            queued_at = analysis.created_at
             scrubber = workspace_scrubber(session)
         if not text:
             # The words were deleted (retention or by the person) before they were analysed.
@@ -132,7 +140,7 @@ def run(db: Database, analyzer: Analyzer, analysis_ids: list[int]) -> list[TextA
             result.blockers = [scrubber.scrub(b) for b in result.blockers]
             result.wins = [scrubber.scrub(w) for w in result.wins]
             with db.transaction() as session:
-                _store(session, analysis_id, result, utcnow())
+                _store(session, analysis_id, queued_at, result, utcnow())
             results.append(result)
         except Exception as exc:
             log.exception("analysis %s failed; the backlog retries it", analysis_id)

@@ -28,6 +28,15 @@ class TextAnalysis:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """A question for a check-in, with what wrote it (stored with the bot's turn)."""
+
+    text: str
+    generator: str = "local"
+    prompt_version: str | None = None
+
+
+@dataclass(frozen=True)
 class Turn:
     """One turn of a check-in conversation, scrubbed."""
 
@@ -43,5 +52,5 @@ class Analyzer(Protocol):
 
     def followup(
         self, turns: list[Turn], analysis: TextAnalysis, number: int, *, seed: int
-    ) -> str | None:
+    ) -> FollowUp | None:
         """The next question to ask in a check-in, or None to close the conversation."""

@@ -43,10 +43,17 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
 
     @app.error
     def _on_error(error: Exception, body: dict, logger: logging.Logger) -> BoltResponse | None:
-        # One place where a listener's failure is logged with its context; Slack gets no 5xx
-        # detail and the person sees whatever the listener already answered.
-        kind = body.get("type") or body.get("command") or "request"
+        # One place where a listener's failure is logged with its context. A payload of the
+        # wrong shape (a field missing, a number where text belongs) is the sender's fault:
+        # Slack gets a 400, not a 500, and the traceback stays in the log for a real bug.
+        kind = (
+            (body.get("type") or body.get("command") or "request")
+            if isinstance(body, dict)
+            else "request"
+        )
         logger.exception("listener for %s failed: %s", kind, error)
+        if isinstance(error, KeyError | TypeError | ValueError | AttributeError | IndexError):
+            return BoltResponse(status=400, body="")
         return None
 
     register_all(app, deps)

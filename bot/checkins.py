@@ -12,15 +12,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from slack_sdk import WebClient
-from sqlalchemy import update
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import func, update
 from sqlmodel import Session, select
 
 from bot.analyses import CHECKIN, checkin_analysis, enqueue, run
 from bot.analysis import Analyzer, TextAnalysis, Turn
-from bot.checkin_views import closing_text, opener_blocks, opener_text
+from bot.checkin_views import closing_text, message_kwargs, opener_blocks, opener_text
 from bot.delivery import Composer, Outbound, SendOptions, SendProgress
 from bot.events import mark_handled
 from bot.outreach import SendResult, send_round
@@ -97,10 +99,20 @@ class Reply:
 
 
 def _open_delivery(
-    session: Session, slack_user_id: str, now: datetime
+    session: Session, slack_user_id: str, now: datetime, thread_ts: str | None = None
 ) -> tuple[Delivery, Participant, Pilot, Round] | None:
-    """The person's latest check-in message that still takes replies."""
-    return session.exec(
+    """The person's check-in message that still takes replies: the one whose thread they
+    replied in, else their latest (someone in two pilots may have two open)."""
+    if thread_ts:
+        found = _open_deliveries(slack_user_id, now).where(Delivery.message_ts == thread_ts)
+        in_thread = session.exec(found.limit(1)).first()
+        if in_thread is not None:
+            return in_thread
+    return session.exec(_open_deliveries(slack_user_id, now).limit(1)).first()
+
+
+def _open_deliveries(slack_user_id: str, now: datetime) -> Any:
+    return (
         select(Delivery, Participant, Pilot, Round)
         .join(Participant, Participant.id == Delivery.participant_id)
         .join(Round, Round.id == Delivery.round_id)
@@ -114,8 +126,7 @@ def _open_delivery(
             Delivery.status == DeliveryStatus.SENT,
         )
         .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
-        .limit(1)
-    ).first()
+    )
 
 
 def _any_membership(session: Session, slack_user_id: str) -> tuple[Participant, Pilot] | None:
@@ -137,6 +148,7 @@ def record_reply(
     text: str,
     event_id: str | None,
     now: datetime,
+    thread_ts: str | None = None,
 ) -> Reply:
     """Store a person's DM in their open check-in, once, however often Slack sends it.
 
@@ -146,7 +158,7 @@ def record_reply(
     with db.transaction() as session:
         if not mark_handled(session, event_id):
             return Reply("duplicate")
-        found = _open_delivery(session, slack_user_id, now)
+        found = _open_delivery(session, slack_user_id, now, thread_ts)
         if found is None:
             membership = _any_membership(session, slack_user_id)
             if membership is None:
@@ -211,6 +223,10 @@ class BotTurn:
     text: str
     closing: bool
     channel_id: str | None
+    seen: int  # replies answered before this turn
+    replies: int  # replies this turn answers
+    generator: str = "local"
+    prompt_version: str | None = None
 
 
 def _conversation(session: Session, checkin_id: int) -> list[Turn]:
@@ -278,32 +294,114 @@ def take_turn(
             ).rowcount
         if taken:
             if question:
-                return BotTurn(checkin_id, question, closing=False, channel_id=checkin.channel_id)
-            recap = analysis.summary
+                return BotTurn(
+                    checkin_id,
+                    question.text,
+                    closing=False,
+                    channel_id=checkin.channel_id,
+                    seen=seen,
+                    replies=replies,
+                    generator=question.generator,
+                    prompt_version=question.prompt_version,
+                )
             return BotTurn(
                 checkin_id,
-                closing_text(_first_name(participant), recap),
+                closing_text(_first_name(participant), analysis.summary),
                 closing=True,
                 channel_id=checkin.channel_id,
+                seen=seen,
+                replies=replies,
+                # The recap is the analysis's summary: it was written by the analyzer.
+                generator=analysis.analyzer,
+                prompt_version=analysis.prompt_version,
             )
         # Another worker took this turn in the meantime; look again.
     return None
 
 
-def record_bot_message(db: Database, checkin_id: int, ts: str, text: str, now: datetime) -> None:
+def record_bot_message(db: Database, turn: BotTurn, ts: str, now: datetime) -> None:
+    """Keep the bot's turn, scrubbed like everything else (the thanks names the person)."""
     with db.transaction() as session:
         insert_ignore(
             session,
             CheckinMessage,
             {
-                "checkin_id": checkin_id,
+                "checkin_id": turn.checkin_id,
                 "author": BOT,
                 "slack_ts": ts,
                 "text_raw": None,
-                "text_scrubbed": text,
+                "text_scrubbed": workspace_scrubber(session).scrub(turn.text),
+                "generator": turn.generator,
+                "prompt_version": turn.prompt_version,
                 "created_at": now,
             },
             key=["checkin_id", "author", "slack_ts"],
+        )
+
+
+def undo_turn(db: Database, turn: BotTurn) -> None:
+    """Give a turn back when its message could not be posted, so it is taken again later."""
+    with db.transaction() as session:
+        session.execute(
+            update(Checkin)
+            .where(Checkin.id == turn.checkin_id, Checkin.answered_turns == turn.replies)
+            .values(
+                answered_turns=turn.seen,
+                followups_asked=Checkin.followups_asked - (0 if turn.closing else 1),
+                status=CheckinStatus.OPEN,
+                closed_at=None,
+                summary=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def answer(
+    db: Database,
+    analyzer: Analyzer,
+    client: WebClient,
+    checkin_id: int,
+    now: Callable[[], datetime],
+    *,
+    thread_ts: str | None = None,
+    settle: float = 0.0,
+) -> BotTurn | None:
+    """Take the bot's turn in a check-in and post it; a turn that cannot be posted is given
+    back for the clock to try again."""
+    turn = take_turn(db, analyzer, checkin_id, now(), settle=settle)
+    if turn is None or turn.channel_id is None:
+        return None
+    # Stored as of before it was posted, so a quick reply can never seem to precede it.
+    asked_at = now()
+    try:
+        posted = client.chat_postMessage(
+            channel=turn.channel_id, **message_kwargs(turn.text, thread_ts)
+        )
+    except (SlackApiError, OSError) as exc:
+        log.warning("could not post to check-in %s (%s); it is tried again later", checkin_id, exc)
+        undo_turn(db, turn)
+        return None
+    record_bot_message(db, turn, posted["ts"], asked_at)
+    return turn
+
+
+def unanswered(db: Database, now: datetime, *, quiet: float = 60.0) -> list[int]:
+    """Open check-ins with a reply the bot has not answered for `quiet` seconds: a crash, or
+    a post that failed. The clock answers them."""
+    replies = (
+        select(func.count())
+        .where(CheckinMessage.checkin_id == Checkin.id, CheckinMessage.author == PARTICIPANT)
+        .scalar_subquery()
+    )
+    with db.session() as session:
+        return list(
+            session.exec(
+                select(Checkin.id).where(
+                    Checkin.status == CheckinStatus.OPEN,
+                    Checkin.answered_turns < replies,
+                    Checkin.last_activity_at <= now - timedelta(seconds=quiet),
+                )
+            ).all()
         )
 
 

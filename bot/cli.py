@@ -464,7 +464,7 @@ def _add(
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pilot-pulse",
-        description="Weekly pulse surveys, check-ins and digests for an AI-tool pilot in Slack.",
+        description="Weekly pulse surveys and check-ins for an AI-tool pilot in Slack.",
     )
     parser.add_argument("--version", action="version", version=f"pilot-pulse {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -488,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         commands,
         "scheduler",
         cmd_scheduler,
-        "Run the clock alone: rounds, reminders, digests on schedule.",
+        "Run the clock alone: pulses, reminders and check-ins on each pilot's schedule.",
     )
 
     pilot = commands.add_parser(

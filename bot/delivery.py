@@ -39,8 +39,10 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# A claimed row whose sender has said nothing for this long is taken over by another sender.
+# A claimed row whose sender has said nothing for this long is taken over by another sender;
+# a live sender renews its claims well within it, however slow Slack is.
 LEASE = timedelta(minutes=2)
+HEARTBEAT = 30.0
 # Slack answers these when the person cannot be messaged at all; retrying will not help.
 PERMANENT_ERRORS = frozenset(
     {
@@ -483,6 +485,7 @@ class Sender:
         finished: queue.Queue[Outcome] = queue.Queue()
         in_flight = 0
         last_report = 0.0
+        last_heartbeat = time.monotonic()
         with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send") as pool:
             # Hold enough rows to keep every worker busy, claimed in chunks rather than one by
             # one, but no more than they can start soon: rows held are rows no one else sends.
@@ -519,6 +522,9 @@ class Sender:
                         progress.failed += 1
                         progress.failures[outcome.reason or "unknown"] += 1
                 progress.rate_limited = self.pacer.rate_limited
+                if time.monotonic() - last_heartbeat > HEARTBEAT:
+                    last_heartbeat = time.monotonic()
+                    self._renew_claims()
                 if self.on_progress is not None and time.monotonic() - last_report > 0.2:
                     last_report = time.monotonic()
                     self.on_progress(progress)
@@ -540,6 +546,16 @@ class Sender:
             except queue.Empty:
                 break
         return outcomes
+
+    def _renew_claims(self) -> None:
+        """Tell other senders this one is alive: its rows stay its own."""
+        with self.db.transaction() as session:
+            session.execute(
+                update(Delivery)
+                .where(Delivery.claimed_by == self.me, Delivery.status == DeliveryStatus.SENDING)
+                .values(claimed_at=self.clock())
+                .execution_options(synchronize_session=False)
+            )
 
     def _release(self, outcomes: list[Outcome]) -> None:
         """Hand rows that were not attempted back to the pool, for this or another sender."""

@@ -68,6 +68,11 @@ class Deps:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
     )
+    # Slow work (a model's answer, a champion's nudge to everyone) has threads of its own, so
+    # that it can never hold up a modal, which must open within 3 s of the click.
+    slow_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="slow")
+    )
     ack_first: AckFirst = field(default_factory=AckFirst)
     analyzer: Analyzer = field(default_factory=LocalAnalyzer)
     # Seconds a check-in waits after a reply before answering, so that two quick messages
@@ -85,6 +90,15 @@ class Deps:
 
     def later(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
         """Run `work` after Slack has been answered; a failure is logged, never lost silently."""
+        return self._submit(self.executor, work, args, kwargs)
+
+    def slowly(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Like `later`, for work that may take seconds: model calls, fan-out."""
+        return self._submit(self.slow_executor, work, args, kwargs)
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, work: Callable[..., Any], args: tuple, kwargs: dict
+    ) -> Future[Any]:
 
         def run() -> Any:
             self.ack_first.wait_turn()
@@ -94,11 +108,12 @@ class Deps:
                 log.exception("work after the ack failed: %s", getattr(work, "__name__", work))
                 raise
 
-        return self.executor.submit(run)
+        return pool.submit(run)
 
     def close(self, *, wait: bool = True) -> None:
         """Finish work in hand, then release the database."""
         self.executor.shutdown(wait=wait)
+        self.slow_executor.shutdown(wait=wait)
         self.db.dispose()
 
 

@@ -10,6 +10,7 @@ from sqlmodel import select
 from bot import views
 from bot.own_data import words_of
 from bot.participants import subject_value
+from bot.periods import local_day
 from bot.pulse_views import RESUME_ACTION, controls
 from storage import Database
 from storage.models import Participant, Pilot, Role
@@ -21,7 +22,7 @@ def _state(participant: Participant, now: datetime) -> str:
     if participant.opted_out_at is not None:
         return "you have stopped these messages"
     if participant.paused_until is not None and participant.paused_until > now:
-        return f"paused until {participant.paused_until:%d %b}"
+        return f"paused until {local_day(participant.paused_until, participant.slack_tz)}"
     if not participant.surveyed:
         return "you see the totals; you are not surveyed"
     return "you get the weekly pulse"

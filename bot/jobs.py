@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import select
 
 from bot.analyses import backlog
-from bot.checkins import expire, send_checkins
+from bot.checkins import answer, expire, send_checkins, unanswered
 from bot.deps import Deps
 from bot.errors import PulseError
 from bot.outreach import unsent
@@ -21,6 +21,7 @@ from bot.pulse import send_pulse, send_reminder
 from bot.retention import purge_raw_text
 from bot.rounds import find_round
 from bot.scheduler import register_job
+from bot.workspace import sync_names
 from storage.models import Pilot, Purpose, Round, RoundKind
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,13 @@ def analysis_job(deps: Deps, now: datetime) -> None:
         log.info("analysed %s texts from the backlog", done)
 
 
+@register_job("check-in turns")
+def checkin_turn_job(deps: Deps, now: datetime) -> None:
+    """Answer replies the bot left unanswered (a crash after storing them, a failed post)."""
+    for checkin_id in unanswered(deps.db, now):
+        answer(deps.db, deps.analyzer, deps.client, checkin_id, deps.clock)
+
+
 @register_job("check-in expiry")
 def expiry_job(deps: Deps, now: datetime) -> None:
     expired = expire(deps.db, now)
@@ -118,9 +126,30 @@ def expiry_job(deps: Deps, now: datetime) -> None:
         log.info("%s check-ins ended with their round", expired)
 
 
+_DAILY: dict[str, object] = {}
+
+
+def _once_a_day(name: str, now: datetime) -> bool:
+    """True the first time a job asks on each UTC day in this process (after a restart too:
+    these jobs are harmless to repeat)."""
+    if _DAILY.get(name) == now.date():
+        return False
+    _DAILY[name] = now.date()
+    return True
+
+
+@register_job("workspace names")
+def names_job(deps: Deps, now: datetime) -> None:
+    """Learn the workspace's names once a day, for the scrubber."""
+    if _once_a_day("names", now):
+        log.info("learnt %s workspace names", sync_names(deps.db, deps.client, now))
+
+
 @register_job("retention")
 def retention_job(deps: Deps, now: datetime) -> None:
-    """Delete raw text past its retention period (cheap when there is nothing to delete)."""
+    """Delete raw text past its retention period, once a day."""
+    if not _once_a_day("retention", now):
+        return
     purged = purge_raw_text(deps.db, now, deps.settings.retention_days)
     if purged.answers or purged.checkin_messages:
         log.info(

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from bot.analysis import TextAnalysis, Turn
+from bot.analysis import FollowUp, TextAnalysis, Turn
 from bot.themes import theme_label
 
 NAME = "local"
@@ -713,5 +713,6 @@ class LocalAnalyzer:
 
     def followup(
         self, turns: list[Turn], analysis: TextAnalysis, number: int, *, seed: int
-    ) -> str | None:
-        return followup(turns, analysis, number, seed=seed)
+    ) -> FollowUp | None:
+        question = followup(turns, analysis, number, seed=seed)
+        return FollowUp(question) if question else None

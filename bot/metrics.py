@@ -1,9 +1,11 @@
 """The figures of a pilot for one period, aggregated in SQL, with the minimum-group rule applied.
 
-Counts of messages (addressed, delivered, failed) are about deliveries, not about people's
-answers, and are always shown. Every figure drawn from what people answered (how many
-answered, means, distributions, sentiment, themes, completed check-ins) is withheld, as None
-with a reason, when fewer people than the pilot's minimum group size stand behind it.
+Counts of messages (addressed, delivered, failed) and the pilot's size are about deliveries,
+not about what anyone did, and are always shown. Every figure drawn from what people did or
+answered (how many answered, paused, stopped or replied to a check-in; each question's n, mean
+and each option's count; sentiment; themes) is withheld, as None with a reason, when fewer
+people than the minimum group size stand behind it. A viewer who is in the group themselves
+needs one more person, so that their own answer never makes up the numbers.
 """
 
 from __future__ import annotations
@@ -63,8 +65,8 @@ class QuestionFigures:
 @dataclass
 class ParticipationFigures:
     members: int = 0
-    paused: int = 0
-    opted_out: int = 0
+    paused: int | None = None
+    opted_out: int | None = None
 
 
 @dataclass
@@ -88,7 +90,7 @@ class PeriodFigures:
     sentiment_mean: float | None = None
     themes: list[dict[str, Any]] = field(default_factory=list)
     themes_withheld: int = 0
-    checkins_started: int = 0
+    checkins_started: int | None = None
     checkins_completed: int | None = None
     previous_period: str | None = None
     previous_response_rate: float | None = None
@@ -132,6 +134,11 @@ class PeriodFigures:
             "themes": self.themes,
             "themes_withheld": self.themes_withheld,
             "checkins": {"started": self.checkins_started, "completed": self.checkins_completed},
+            "people": {
+                "members": self.people.members,
+                "paused": self.people.paused,
+                "opted_out": self.people.opted_out,
+            },
             "previous_period": self.previous_period,
             "previous_response_rate": self.previous_response_rate,
             "withheld": self.withheld,
@@ -191,7 +198,7 @@ def _distributions(session: Session, round_id: int) -> dict[str, dict[float, int
     return result
 
 
-def _participation(session: Session, pilot: Pilot, now: Any) -> ParticipationFigures:
+def _participation(session: Session, pilot: Pilot, now: Any, minimum: int) -> ParticipationFigures:
     members, paused, opted_out = session.exec(
         select(
             func.count(),
@@ -199,7 +206,9 @@ def _participation(session: Session, pilot: Pilot, now: Any) -> ParticipationFig
             func.count(case((Participant.opted_out_at.is_not(None), 1))),
         ).where(Participant.pilot_id == pilot.id, Participant.surveyed.is_(True))
     ).one()
-    return ParticipationFigures(members=members, paused=paused, opted_out=opted_out)
+    return ParticipationFigures(
+        members=members, paused=_at_least(paused, minimum), opted_out=_at_least(opted_out, minimum)
+    )
 
 
 def _rounds_of_period(session: Session, pilot_id: int, period: str) -> list[int]:
@@ -253,9 +262,14 @@ def _at_least(value: int, minimum: int) -> int | None:
     return value if value >= minimum else None
 
 
-def period_figures(session: Session, pilot: Pilot, period: str, *, now: Any) -> PeriodFigures:
-    """The figures of `pilot` for `period`, with the minimum-group rule applied."""
-    minimum = pilot.min_group_size
+def period_figures(
+    session: Session, pilot: Pilot, period: str, *, now: Any, viewer_in_group: bool = False
+) -> PeriodFigures:
+    """The figures of `pilot` for `period`, with the minimum-group rule applied.
+
+    `viewer_in_group`: the figures are for someone who is surveyed in this pilot themselves.
+    """
+    minimum = pilot.min_group_size + (1 if viewer_in_group else 0)
     reason = withheld_reason(minimum)
     pulse = find_round(session, pilot.id, RoundKind.PULSE, period)
     checkin_round = find_round(session, pilot.id, RoundKind.CHECKIN, period)
@@ -265,7 +279,7 @@ def period_figures(session: Session, pilot: Pilot, period: str, *, now: Any) -> 
         period=period,
         min_group_size=minimum,
         round_open=pulse is not None and pulse.closes_at > now,
-        people=_participation(session, pilot, now),
+        people=_participation(session, pilot, now, minimum),
     )
 
     previous = periods.previous(period)
@@ -328,14 +342,19 @@ def period_figures(session: Session, pilot: Pilot, period: str, *, now: Any) -> 
             )
             if question.kind == QuestionKind.CHOICE and shown:
                 counts_by_value = distributions.get(question.key, {})
-                item.distribution = [
-                    {
-                        "value": option["value"],
-                        "label": option["label"],
-                        "count": counts_by_value.get(float(option["value"]), 0),
-                    }
-                    for option in question.options or []
-                ]
+                # A single option can stand for fewer people than the whole question does.
+                item.distribution = []
+                for option in question.options or []:
+                    count = counts_by_value.get(float(option["value"]), 0)
+                    small = 0 < count < minimum
+                    item.distribution.append(
+                        {
+                            "value": option["value"],
+                            "label": option["label"],
+                            "count": None if small else count,
+                            **({"withheld": reason} if small else {}),
+                        }
+                    )
             figures.questions.append(item)
 
     round_ids = _rounds_of_period(session, pilot.id, period)
@@ -353,10 +372,16 @@ def period_figures(session: Session, pilot: Pilot, period: str, *, now: Any) -> 
         else:
             figures.themes_withheld += 1
     started, completed = _checkins(session, checkin_round.id if checkin_round else None)
-    figures.checkins_started = started
+    figures.checkins_started = _at_least(started, minimum)
     figures.checkins_completed = _at_least(completed, minimum)
+    if figures.checkins_started is None:
+        figures.withheld["checkins.started"] = reason
     if figures.checkins_completed is None:
         figures.withheld["checkins.completed"] = reason
+    if figures.people.paused is None:
+        figures.withheld["paused"] = reason
+    if figures.people.opted_out is None:
+        figures.withheld["opted_out"] = reason
     return figures
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 import prompts
 from bot import local_analyzer
-from bot.analysis import TextAnalysis, Turn
+from bot.analysis import FollowUp, TextAnalysis, Turn
 from bot.themes import LABELS, THEMES
 
 log = logging.getLogger(__name__)
@@ -156,11 +156,12 @@ class ModelAnalyzer:
 
     def followup(
         self, turns: list[Turn], analysis: TextAnalysis, number: int, *, seed: int
-    ) -> str | None:
+    ) -> FollowUp | None:
         # Whether to ask at all is decided the same way with or without a model.
-        fallback = local_analyzer.followup(turns, analysis, number, seed=seed)
-        if fallback is None:
+        banked = local_analyzer.followup(turns, analysis, number, seed=seed)
+        if banked is None:
             return None
+        fallback = FollowUp(banked)
         prompt = prompts.load("followup")
         conversation = "\n".join(f"{turn.author}: {as_data(turn.text)}" for turn in turns)
         data = f"<conversation>\n{conversation}\n</conversation>"
@@ -181,7 +182,7 @@ class ModelAnalyzer:
         ):
             log.warning("model follow-up rejected: %r", question[:80])
             return fallback
-        return question
+        return FollowUp(question, generator=self.name, prompt_version=prompt.ref)
 
 
 def _reason(exc: BaseException) -> str:

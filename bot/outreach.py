@@ -75,6 +75,15 @@ def send_round(
         pilot = get_pilot(session, pilot_name)
     opened = open_round(db, pilot, kind, now, close_after_days=options.round_close_days)
     round_ = opened.round
+    if not opened.created and round_.closes_at <= now:
+        # Its answers are closed: a message sent now could only be refused.
+        return SendResult(
+            pilot.name,
+            round_.period,
+            round_created=False,
+            progress=None,
+            note=f"the {kind} for {round_.period} closed on {round_.closes_at:%a %d %b}; nothing was sent",
+        )
     if not opened.created and unsent(db, round_.id, Purpose.INVITE) == 0:
         return SendResult(
             pilot.name,

@@ -55,8 +55,9 @@ class Erased:
 
 
 def erase(db: Database, slack_user_id: str) -> Erased:
-    """Delete every answer the person gave and the words of every check-in reply, with their
-    analyses, in every pilot. The conversations keep their shape, without the words."""
+    """Delete every answer the person gave and the words of their check-ins (both sides), with
+    their analyses, in every pilot. The conversations keep their shape, without the words.
+    Returns how many answers and check-in messages were erased."""
     with db.transaction() as session:
         people = select(Participant.id).where(Participant.slack_user_id == slack_user_id)
         answers = session.exec(
@@ -74,11 +75,9 @@ def erase(db: Database, slack_user_id: str) -> Erased:
         replies = 0
         if checkins:
             replies = session.execute(
+                # The bot's side goes too: its questions echo what the person said.
                 update(CheckinMessage)
-                .where(
-                    CheckinMessage.checkin_id.in_(list(checkins)),
-                    CheckinMessage.author == "participant",
-                )
+                .where(CheckinMessage.checkin_id.in_(list(checkins)))
                 .values(text_raw=None, text_scrubbed=None)
                 .execution_options(synchronize_session=False)
             ).rowcount

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from bot.scrub import Scrubber
 from storage import Database
-from storage.models import Delivery, Participant, Pilot
+from storage.models import Delivery, Participant, Pilot, WorkspaceMember
 
 PAUSE = timedelta(days=14)
 
@@ -79,19 +79,25 @@ def resume(db: Database, subject: str, slack_user_id: str, now: datetime) -> Cho
     return _apply(db, subject, slack_user_id, {"opted_out_at": None, "paused_until": None})
 
 
-_SCRUBBER: tuple[tuple[int, int | None], Scrubber] | None = None
+_SCRUBBER: tuple[tuple, Scrubber] | None = None
 _SCRUBBER_LOCK = threading.Lock()
 
 
 def workspace_scrubber(session: Session) -> Scrubber:
-    """A scrubber that knows the name of every person in any pilot: the workspace members
-    pilot-pulse has met. Rebuilt only when people were added or removed."""
+    """A scrubber that knows the name of every person in any pilot and every workspace member
+    learnt from Slack. Rebuilt only when people were added, removed or renamed."""
     global _SCRUBBER
-    key = tuple(session.exec(select(func.count(), func.max(Participant.id))).one())
+    key = (
+        *session.exec(select(func.count(), func.max(Participant.id))).one(),
+        *session.exec(select(func.count(), func.max(WorkspaceMember.updated_at))).one(),
+    )
     cached = _SCRUBBER
     if cached is not None and cached[0] == key:
         return cached[1]
-    rows = session.exec(select(Participant.real_name, Participant.display_name)).all()
+    rows = [
+        *session.exec(select(Participant.real_name, Participant.display_name)).all(),
+        *session.exec(select(WorkspaceMember.real_name, WorkspaceMember.display_name)).all(),
+    ]
     scrubber = Scrubber(name for pair in rows for name in pair if name)
     with _SCRUBBER_LOCK:
         _SCRUBBER = (key, scrubber)  # type: ignore[assignment]

@@ -77,3 +77,12 @@ def slot_in_period(period: str, timezone: str, weekday: int, hour: int) -> datet
     year, week = parse_period(period)
     day = date.fromisocalendar(year, week, weekday + 1)
     return datetime.combine(day, time(hour), tzinfo=zone(timezone)).astimezone(UTC)
+
+
+def local_day(moment: datetime, timezone: str | None) -> str:
+    """`moment` as a short day in `timezone` (UTC when unknown), e.g. "Wed 9 Dec"."""
+    try:
+        local = moment.astimezone(zone(timezone)) if timezone else moment
+    except PeriodError:
+        local = moment
+    return f"{local:%a} {local.day} {local:%b}"

@@ -18,8 +18,10 @@ from sqlmodel import Session, select
 from bot.errors import NotFound, PulseError
 from bot.periods import zone
 from bot.questions import install_default_questions
+from bot.workspace import remember
 from storage import Database
 from storage.models import Participant, Pilot, Role
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +301,12 @@ def create_pilot(db: Database, client: WebClient, spec: PilotSpec) -> CreateResu
                     )
                 )
             install_default_questions(session, pilot)
+            # Everyone looked up, left out or not, is a name the scrubber should know.
+            remember(
+                session,
+                [(p.user_id, p.real_name, p.display_name) for p in roster.people.values()],
+                utcnow(),
+            )
     except IntegrityError:
         # Another operator created the same pilot a moment ago: theirs stands, nothing changes.
         with db.session() as session:
@@ -352,3 +360,17 @@ def pilots_visible_to(session: Session, slack_user_id: str) -> list[Pilot]:
 
 def count_pilots(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Pilot)).one()
+
+
+def is_surveyed(session: Session, pilot: Pilot, slack_user_id: str) -> bool:
+    """Whether `slack_user_id` answers this pilot's pulse themselves."""
+    return (
+        session.exec(
+            select(Participant.id).where(
+                Participant.pilot_id == pilot.id,
+                Participant.slack_user_id == slack_user_id,
+                Participant.surveyed.is_(True),
+            )
+        ).first()
+        is not None
+    )

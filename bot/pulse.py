@@ -11,11 +11,11 @@ from sqlmodel import func, select
 from bot.delivery import Composer, Outbound, SendOptions, SendProgress
 from bot.errors import PulseError
 from bot.outreach import ComposerFor, SendResult, deliver, send_round, unsent
-from bot.periods import period_of, zone
+from bot.periods import zone
 from bot.pilots import get_pilot
 from bot.pulse_views import SurveyContext, invite_blocks, invite_text
 from bot.questions import questions_of
-from bot.rounds import add_reminders, find_round
+from bot.rounds import add_reminders, current_period, find_round
 from storage import Database
 from storage.models import Delivery, Pilot, Purpose, Round, RoundKind
 
@@ -100,7 +100,7 @@ def send_reminder(
     """Remind, once per round, the people who got this period's pulse and have not answered."""
     with db.session() as session:
         pilot = get_pilot(session, pilot_name)
-        period = period_of(now, pilot.timezone)
+        period = current_period(session, pilot, RoundKind.PULSE, now)
         round_ = find_round(session, pilot.id, RoundKind.PULSE, period)
     if round_ is None:
         raise PulseError(

@@ -43,7 +43,9 @@ class SurveyContext:
 
     def close_date(self) -> str:
         moment = self.closes_at.astimezone(self.local_zone) if self.local_zone else self.closes_at
-        return f"{moment:%a} {moment.day} {moment:%b}"
+        return (
+            f"{moment:%a} {moment.day} {moment:%b}"  # as periods.local_day, zone already resolved
+        )
 
 
 def question_text(question: Question, tool: str) -> str:

@@ -12,9 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from bot.metrics import period_figures
-from bot.periods import parse_period, period_of
+from bot.periods import parse_period
 from bot.pilots import get_pilot
+from bot.rounds import current_period
 from storage import Database
+from storage.models import RoundKind
 
 CSV_COLUMNS = ("pilot", "period", "metric", "key", "label", "value", "n", "withheld")
 
@@ -26,7 +28,7 @@ def build_report(
     with db.session() as session:
         pilot = get_pilot(session, pilot_name)
         if period is None:
-            period = period_of(now, pilot.timezone)
+            period = current_period(session, pilot, RoundKind.PULSE, now)
         else:
             parse_period(period)
         figures = period_figures(session, pilot, period, now=now)
@@ -70,7 +72,13 @@ def report_csv(report: dict[str, Any]) -> str:
             reason=reason,
         )
         for option in question.get("distribution") or []:
-            row("count", option["count"], key=question["key"], label=option["label"])
+            row(
+                "count",
+                option["count"],
+                key=question["key"],
+                label=option["label"],
+                reason=option.get("withheld"),
+            )
     sentiment = report["sentiment"]
     row("sentiment", sentiment["mean"], n=sentiment["n"], reason=withheld.get("sentiment"))
     for theme in report["themes"]:
@@ -81,7 +89,9 @@ def report_csv(report: dict[str, Any]) -> str:
             report["themes_withheld"],
             reason=f"each from fewer than {report['min_group_size']} people",
         )
-    row("checkins_started", report["checkins"]["started"])
+    row("checkins_started", report["checkins"]["started"], reason=withheld.get("checkins.started"))
+    row("paused", report["people"]["paused"], reason=withheld.get("paused"))
+    row("opted_out", report["people"]["opted_out"], reason=withheld.get("opted_out"))
     row(
         "checkins_completed",
         report["checkins"]["completed"],

@@ -53,6 +53,18 @@ def find_round(session: Session, pilot_id: int, kind: str, period: str) -> Round
     ).first()
 
 
+def current_period(session: Session, pilot: Pilot, kind: str, now: datetime) -> str:
+    """The period whose round of `kind` people are answering now: the latest round still open
+    (a pulse sent late last week can still be open on Monday), else this week's period."""
+    latest = session.exec(
+        select(Round.period)
+        .where(Round.pilot_id == pilot.id, Round.kind == kind, Round.closes_at > now)
+        .order_by(Round.opened_at.desc())
+        .limit(1)
+    ).first()
+    return latest or period_of(now, pilot.timezone)
+
+
 def close_days(pilot: Pilot, default: int) -> int:
     return pilot.round_close_days or default
 

@@ -8,6 +8,7 @@ word costs less than a name in a leadership report.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -202,7 +203,20 @@ _COMMON_WORDS = frozenset(
     ]
 )
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
+_JOINERS = re.compile(r"[-_]")
 _MIN_PART = 2
+# Bare host names with a path ("intranet.corp/page"), or on a common top-level domain.
+_BARE_DOMAIN = re.compile(
+    r"(?<![\w@.])(?:[a-z0-9-]+\.)+(?:[a-z]{2,}/[^\s<>\"']*|(?:com|org|net|io|co|uk|de|fr|nl|eu|"
+    r"gov|edu|info|biz|app|dev|ai|corp|local|internal|intranet)\b/?)",
+    re.I,
+)
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, so that "garcia" matches García and "Zoe" matches Zoë."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def _name_index(names: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
@@ -214,9 +228,9 @@ def _name_index(names: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]
             part = part.strip("'’")
             if len(part) < _MIN_PART or not part[0].isalpha():
                 continue
-            lowered = part.lower()
+            lowered = fold(part)
             if len(part) == _MIN_PART or lowered in _COMMON_WORDS:
-                capitalised.add(part[0].upper() + part[1:].lower())
+                capitalised.add(fold(part[0]).upper() + lowered[1:])
             else:
                 anycase.add(lowered)
     return frozenset(anycase), frozenset(capitalised)
@@ -233,10 +247,20 @@ class Scrubber:
     def __init__(self, names: Iterable[str | None] = ()) -> None:
         self._anycase, self._capitalised = _cached_index(tuple(sorted({n for n in names if n})))
 
+    def _is_name(self, word: str) -> bool:
+        folded = fold(word)
+        return folded in self._anycase or (
+            (fold(word[0]).upper() + folded[1:]) in self._capitalised and word[0].isupper()
+        )
+
     def _name(self, match: re.Match[str]) -> str:
         word = match.group(0)
         bare = re.sub(r"(?:'s|’s)$", "", word)
-        if bare.lower() in self._anycase or bare in self._capitalised:
+        if self._is_name(bare):
+            return "[person]"
+        # "Anne-Marie", "ada_lovelace", "Smith-Jones": a name is any of its parts.
+        parts = [part for part in _JOINERS.split(bare) if part]
+        if len(parts) > 1 and any(self._is_name(part) for part in parts if len(part) >= _MIN_PART):
             return "[person]"
         return word
 
@@ -248,6 +272,7 @@ class Scrubber:
         text = _SLACK_LINK.sub("[link]", text)
         text = _EMAIL.sub("[email]", text)
         text = _URL.sub("[link]", text)
+        text = _BARE_DOMAIN.sub("[link]", text)
         text = _BARE_ID.sub("[person]", text)
         text = _HANDLE.sub("[person]", text)
         text = _PHONE.sub(_phone, text)

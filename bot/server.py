@@ -66,7 +66,13 @@ def build_web_app(
             return JSONResponse({"error": "malformed body"}, status_code=400)
         # Bolt is synchronous; running it on the thread pool keeps one slow request from
         # holding up the others.
-        bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        try:
+            bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            # Bolt itself trips over some signed payloads of the wrong shape (a view with no
+            # type, say) before any listener runs: the request is at fault, not the app.
+            log.warning("a signed request of an unexpected shape was refused", exc_info=True)
+            return JSONResponse({"error": "malformed payload"}, status_code=400)
         return to_starlette_response(bolt_response)
 
     async def healthz(_request: Request) -> Response:

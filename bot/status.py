@@ -12,10 +12,11 @@ from bot import views
 from bot.delivery import SendOptions
 from bot.errors import PulseError
 from bot.metrics import period_figures
-from bot.periods import period_of
-from bot.pilots import count_pilots, pilots_visible_to
+from bot.pilots import count_pilots, is_surveyed, pilots_visible_to
 from bot.pulse import send_reminder
+from bot.rounds import current_period
 from storage import Database
+from storage.models import RoundKind
 
 
 @dataclass
@@ -47,7 +48,14 @@ def status_reply(
             names = [p.name for p in visible]
             return StatusReply(text="Which pilot?", blocks=views.pilot_choice_blocks(names))
         pilot = visible[0]
-        figures = period_figures(session, pilot, period_of(now, pilot.timezone), now=now)
+        period = current_period(session, pilot, RoundKind.PULSE, now)
+        figures = period_figures(
+            session,
+            pilot,
+            period,
+            now=now,
+            viewer_in_group=is_surveyed(session, pilot, slack_user_id),
+        )
     return StatusReply(
         text=views.status_text(figures),
         blocks=views.status_blocks(figures),
@@ -78,7 +86,6 @@ def nudge(
         return f"No nudge sent: {exc}."
     if result.progress is None:
         return f"No nudge sent: {result.note}."
-    sent = result.progress.sent
-    if sent >= allowed[0].min_group_size:
-        return f"Sent a friendly nudge to the {sent} people who haven't answered yet."
+    # Never how many: with the deliveries shown in the status, that count would give away how
+    # many answered even when that figure is withheld.
     return "Sent a friendly nudge to everyone who hasn't answered yet."

@@ -80,11 +80,11 @@ def _question_line(question: QuestionFigures, minimum: int) -> str:
     if question.kind == "text":
         return f"• {label}: {question.n} people left a comment"
     if question.distribution is not None and question.key != "time_saved":
-        counts = " · ".join(
-            f"{item['label']} {item['count']}"
-            for item in sorted(question.distribution, key=lambda item: -item["value"])
-        )
-        return f"• {label}: {counts} (n={question.n})"
+        ordered = sorted(question.distribution, key=lambda item: -item["value"])
+        shown = [f"{item['label']} {item['count']}" for item in ordered if item["count"]]
+        if any(item["count"] is None for item in ordered):
+            shown.append(f"the rest fewer than {minimum} each")
+        return f"• {label}: {' · '.join(shown)} (n={question.n})"
     if question.key == "time_saved" and question.mean is not None:
         return f"• Time saved: *about {question.mean:.0f} min* a week each{_change(question.change)} (n={question.n})"
     scale = f" / {question.max:g}" if question.kind == "scale" and question.max is not None else ""
@@ -99,10 +99,14 @@ def status_blocks(figures: PeriodFigures) -> Blocks:
         header_block(f"{figures.pilot} · {figures.tool} · {figures.period}"),
     ]
     people = figures.people
+
+    def few(value: int | None) -> str:
+        return str(value) if value is not None else f"fewer than {minimum}"
+
     blocks.append(
         context_block(
-            f"{people.members} people in the pilot · {people.paused} paused · "
-            f"{people.opted_out} opted out"
+            f"{people.members} people in the pilot · {few(people.paused)} paused · "
+            f"{few(people.opted_out)} opted out"
         )
     )
     if figures.addressed == 0:
@@ -153,14 +157,12 @@ def status_blocks(figures: PeriodFigures) -> Blocks:
     if figures.themes:
         top = ", ".join(f"{theme_label(t['theme'])} ({t['count']})" for t in figures.themes[:5])
         blocks.append(text_block(f"*Top themes*: {top}"))
-    if figures.checkins_started:
-        completed = (
-            figures.checkins_completed
-            if figures.checkins_completed is not None
-            else f"fewer than {minimum}"
-        )
+    if figures.checkins_started is not None:
         blocks.append(
-            text_block(f"*Check-ins*: {figures.checkins_started} started · {completed} completed")
+            text_block(
+                f"*Check-ins*: {figures.checkins_started} replied · "
+                f"{few(figures.checkins_completed)} finished the conversation"
+            )
         )
     blocks.append(
         context_block(

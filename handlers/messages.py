@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
-from bot.checkin_views import message_kwargs, no_checkin_blocks, no_checkin_text
-from bot.checkins import record_bot_message, record_reply, take_turn
+from bot.checkin_views import no_checkin_blocks, no_checkin_text
+from bot.checkins import answer, record_reply
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -27,21 +26,15 @@ _PERSON_WRITES = (None, "thread_broadcast", "file_share")
 
 def register(app: App, deps: Deps) -> None:
     def bot_turn(checkin_id: int, thread_ts: str | None, client: WebClient) -> None:
-        turn = take_turn(
-            deps.db, deps.analyzer, checkin_id, deps.clock(), settle=deps.checkin_settle
+        answer(
+            deps.db,
+            deps.analyzer,
+            client,
+            checkin_id,
+            deps.clock,
+            thread_ts=thread_ts,
+            settle=deps.checkin_settle,
         )
-        if turn is None or turn.channel_id is None:
-            return
-        # Stored as of before it was posted, so a quick reply can never seem to precede it.
-        asked_at = deps.clock()
-        try:
-            posted = client.chat_postMessage(
-                channel=turn.channel_id, **message_kwargs(turn.text, thread_ts)
-            )
-        except SlackApiError as exc:
-            log.warning("could not post to check-in %s: %s", checkin_id, exc.response.get("error"))
-            return
-        record_bot_message(deps.db, checkin_id, posted["ts"], turn.text, asked_at)
 
     def answer_outside_checkin(reply: object, event: dict, client: WebClient) -> None:
         client.chat_postMessage(
@@ -69,9 +62,10 @@ def register(app: App, deps: Deps) -> None:
             text=text,
             event_id=context.get("event_id"),
             now=deps.clock(),
+            thread_ts=event.get("thread_ts"),
         )
         if reply.outcome == "stored" and reply.checkin_id is not None:
-            deps.later(bot_turn, reply.checkin_id, event.get("thread_ts"), client)
+            deps.slowly(bot_turn, reply.checkin_id, event.get("thread_ts"), client)
         elif reply.outcome == "no_checkin":
             deps.later(answer_outside_checkin, reply, event, client)
 

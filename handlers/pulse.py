@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import participants
 from bot.analyses import run as run_analyses
 from bot.answers import Outcome, load_survey, record_answers, record_click
+from bot.periods import local_day
 from bot.pulse_views import (
     ANSWER_ACTION_PATTERN,
     CHANGE_ACTION,
@@ -113,7 +114,11 @@ def register(app: App, deps: Deps) -> None:
         context = survey.context()
         if len(survey.questions) > 1 and body.get("trigger_id"):
             modal = survey_modal(context, survey.answers, include_first=False)
-            client.views_open(trigger_id=body["trigger_id"], view=modal)
+            try:
+                client.views_open(trigger_id=body["trigger_id"], view=modal)
+            except SlackApiError as exc:
+                # The answer is stored and the DM below offers "Answer the rest" anyway.
+                log.warning("could not open the pulse modal: %s", exc.response.get("error"))
         chosen = label_of(survey.questions[0], value) or f"{value:g}"
         channel, ts = _message_of(body)
         _update(client, channel, ts, f"Got it: {chosen}", progress_blocks(context, chosen))
@@ -146,7 +151,10 @@ def register(app: App, deps: Deps) -> None:
 
         def refuse(message: str) -> None:
             # The modal stays open with the answers in it, so nothing the person chose is lost.
-            ack(response_action="errors", errors={inputs[0]: message} if inputs else {})
+            if inputs:
+                ack(response_action="errors", errors={inputs[0]: message})
+            else:
+                ack()
 
         try:
             delivery_id = modal_delivery_id(view)
@@ -170,7 +178,7 @@ def register(app: App, deps: Deps) -> None:
         survey = recorded.survey
         delivery = survey.delivery
         if recorded.analysis_ids:
-            deps.later(run_analyses, db, deps.analyzer, recorded.analysis_ids)
+            deps.slowly(run_analyses, db, deps.analyzer, recorded.analysis_ids)
         deps.later(
             _update,
             client,
@@ -206,7 +214,7 @@ def register(app: App, deps: Deps) -> None:
         choice = _choose(participants.pause, ack, body, action, respond)
         if choice is not None:
             until = choice.paused_until
-            shown = f"{until:%a} {until.day} {until:%b}" if until else "further notice"
+            shown = local_day(until, choice.slack_tz) if until else "further notice"
             blocks = paused_blocks(choice.pilot, shown, action["value"])
             deps.later(_ephemeral, respond, f"Paused until {shown}.", blocks)
 

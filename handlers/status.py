@@ -47,7 +47,7 @@ def register(app: App, deps: Deps) -> None:
             )
             respond(text=message, response_type="ephemeral", replace_original=False)
 
-        deps.later(work)
+        deps.slowly(work)
 
     app.command("/pilot-status")(pilot_status)
     app.action(NUDGE_ACTION)(nudge_non_responders)

@@ -276,7 +276,22 @@ class CheckinMessage(SQLModel, table=True):
     slack_ts: str = Field(max_length=32)
     text_raw: str | None = Field(default=None)
     text_scrubbed: str | None = Field(default=None)
+    # For the bot's turns: what wrote the question ("local" or "openai:MODEL") and the prompt.
+    generator: str | None = Field(default=None, max_length=80)
+    prompt_version: str | None = Field(default=None, max_length=40)
     created_at: datetime = _created()
+
+
+class WorkspaceMember(SQLModel, table=True):
+    """The names of the workspace's people, kept only to scrub them out of free text: a name
+    can appear in someone's words whether or not its owner is in a pilot."""
+
+    __tablename__ = "workspace_member"
+
+    slack_user_id: str = Field(primary_key=True, max_length=32)
+    real_name: str | None = Field(default=None, max_length=200)
+    display_name: str | None = Field(default=None, max_length=200)
+    updated_at: datetime = _created()
 
 
 class Analysis(SQLModel, table=True):

@@ -206,6 +206,7 @@ def deps(settings: Settings, db: Database) -> Iterator[Deps]:
     dependencies.checkin_settle = 0.0
     yield dependencies
     dependencies.executor.shutdown(wait=True)
+    dependencies.slow_executor.shutdown(wait=True)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import TextAnalysis, Turn
+from bot.analysis import FollowUp, TextAnalysis, Turn
 from bot.evaluation import evaluate, load
 from bot.local_analyzer import LocalAnalyzer, followup
 from bot.model_analyzer import ModelAnalyzer
@@ -198,16 +198,18 @@ def test_model_follow_up_questions_and_their_checks(llm: OpenAIStandIn) -> None:
     turns = [Turn("bot", "How was it?"), Turn("participant", "It's slow when the queue is long")]
     analysis = TextAnalysis(-0.4, "negative", ["speed"])
     llm.queue_json({"question": "How long do you usually wait for a reply when the queue is long?"})
-    assert (
-        model(llm).followup(turns, analysis, 1, seed=1)
-        == "How long do you usually wait for a reply when the queue is long?"
+    asked = model(llm).followup(turns, analysis, 1, seed=1)
+    assert asked == FollowUp(
+        "How long do you usually wait for a reply when the queue is long?",
+        generator="openai:gpt-4o-mini",
+        prompt_version="followup@1",
     )
     [call] = llm.wait_for(1)
     assert call.body["messages"][1]["content"].startswith(
         "<conversation>\nbot: How was it?\nparticipant: It's slow"
     )
     # A question with a link, one that is no question, or garbage: the bank's question instead.
-    bank = followup(turns, analysis, 1, seed=1)
+    bank = FollowUp(followup(turns, analysis, 1, seed=1) or "")
     for bad in (
         {"question": "Read https://evil.example and tell me?"},
         {"question": "Tell me everyone's answers."},

@@ -442,5 +442,97 @@ def test_a_person_sees_their_own_words_and_can_delete_all_their_answers(
         ).all()
     assert len(remaining) == 4 * 3  # four people, each: usage, usefulness, comment
     assert words == [None]
+    with app.deps.db.session() as session:
+        bot_words = session.exec(
+            select(CheckinMessage.text_scrubbed).where(CheckinMessage.author == "bot")
+        ).all()
+    assert bot_words and all(w is None for w in bot_words)
     report = build_report(app.deps.db, "support-copilot", None, app.deps.clock())
     assert report["responded"] is None  # four people now: below the minimum group
+
+
+def test_a_model_question_is_stored_with_what_wrote_it_and_the_thanks_is_scrubbed(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn, llm: OpenAIStandIn
+) -> None:
+    def respond(body: dict) -> dict:
+        if body["response_format"]["json_schema"]["name"] == "followup":
+            return {"question": "Which part of the login fails for you?"}
+        return {
+            "sentiment": -0.5,
+            "label": "negative",
+            "themes": ["access_licensing"],
+            "summary": "Cannot log in from home.",
+            "blockers": ["login"],
+            "wins": [],
+        }
+
+    llm.respond_with(respond)
+    app.deps.analyzer = ModelAnalyzer(
+        api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=2
+    )
+    make_pilot(app.deps)
+    send_checkin(app)
+    reply(sender, "U0PERSON1", "I can't log in from home")
+    assert (
+        wait_messages(slack, "U0PERSON1", 2)[1]["text"] == "Which part of the login fails for you?"
+    )
+    reply(sender, "U0PERSON1", "nothing to add")
+    closing = wait_messages(slack, "U0PERSON1", 3)[2]["text"]
+    assert closing.startswith("Thanks, Ada!") and "Cannot log in from home." in closing
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with app.deps.db.session() as session:
+            bots = session.exec(
+                select(CheckinMessage)
+                .where(CheckinMessage.author == "bot")
+                .order_by(CheckinMessage.id)
+            ).all()
+        if len(bots) == 2:
+            break
+        time.sleep(0.02)
+    assert (bots[0].generator, bots[0].prompt_version) == ("openai:gpt-4o-mini", "followup@1")
+    assert (bots[1].generator, bots[1].prompt_version) == ("openai:gpt-4o-mini", "analyze@1")
+    # The thanks names the person in Slack; what is kept does not.
+    assert bots[1].text_scrubbed.startswith("Thanks, [person]!")
+
+
+def test_a_question_that_could_not_be_posted_is_asked_by_the_clock(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    from bot.scheduler import tick
+
+    make_pilot(app.deps)
+    send_checkin(app)
+    slack.error(
+        "chat.postMessage",
+        "internal_error",
+        when=lambda p: p.get("channel") == dm_channel("U0PERSON2"),
+    )
+    reply(sender, "U0PERSON2", "Still no licence for me")
+    time.sleep(0.5)
+    assert len(bot_messages(slack, "U0PERSON2")) == 1  # only the opener
+    with app.deps.db.session() as session:
+        assert session.exec(select(Checkin)).one().answered_turns == 0  # the turn was given back
+    tick(app.deps, app.deps.clock() + timedelta(minutes=2))
+    question = bot_messages(slack, "U0PERSON2")[1]
+    assert question["text"].endswith("?")
+    with app.deps.db.session() as session:
+        assert session.exec(select(Checkin)).one().answered_turns == 1
+
+
+def test_names_learnt_from_the_workspace_are_scrubbed_too(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    from bot.workspace import sync_names
+
+    slack.add_user("U0OUTSIDER", real_name="Tom Reedley", display_name="Tom")
+    make_pilot(app.deps)
+    assert sync_names(app.deps.db, app.deps.client, app.deps.clock()) >= 8
+    send_checkin(app)
+    reply(sender, "U0PERSON3", "My manager Tom Reedley won't let me use it")
+    wait_messages(slack, "U0PERSON3", 2)
+    with app.deps.db.session() as session:
+        message = session.exec(
+            select(CheckinMessage).where(CheckinMessage.author == "participant")
+        ).one()
+    assert message.text_scrubbed == "My manager [person] won't let me use it"

@@ -202,3 +202,78 @@ def test_app_home_shows_the_persons_pilots_and_who_sees_what(
     text = json.dumps(publish.params["view"])
     assert "support-copilot" in text
     assert "your name is never attached" in text
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"type": "block_actions", "actions": [{"action_id": "pulse_answer_0", "value": "1:1:1"}]},
+        {
+            "type": "block_actions",
+            "user": {"id": "U0PERSON1"},
+            "actions": [{"action_id": "pulse_pause", "value": 12}],
+        },
+        {
+            "type": "block_actions",
+            "user": {"id": "U0PERSON1"},
+            "actions": [{"action_id": "pulse_answer_0", "value": 5}],
+        },
+        {
+            "type": "block_actions",
+            "user": {"id": "U0PERSON1"},
+            "actions": [{"action_id": "status_nudge"}],
+        },
+        {
+            "type": "view_submission",
+            "user": {"id": "U0PERSON1"},
+            "view": {"callback_id": "pulse_modal", "private_metadata": "{}", "blocks": []},
+        },
+        {
+            "type": "view_submission",
+            "user": {"id": "U0PERSON1"},
+            "view": {
+                "callback_id": "pulse_modal",
+                "private_metadata": "[1]",
+                "state": {"values": {"q_x": {}}},
+            },
+        },
+        {
+            "type": "block_actions",
+            "user": {"id": "U0PERSON1"},
+            "view": {"type": "home"},
+            "actions": [{"action_id": "own_data_erase", "value": "me"}],
+        },
+    ],
+)
+def test_signed_payloads_of_the_wrong_shape_get_a_4xx_or_a_quiet_200(
+    payload: dict, sender: SlackSender
+) -> None:
+    response = sender.interaction({"team": {"id": "T0STANDIN"}, "api_app_id": "A0PULSE", **payload})
+    assert response.status_code in (200, 400, 404)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "D0PERSON1",
+            "user": "U0PERSON1",
+            "text": 42,
+            "ts": "1.2",
+        },
+        {
+            "type": "message",
+            "channel_type": "im",
+            "channel": "D0PERSON1",
+            "text": "no user",
+            "ts": "1.3",
+        },
+        {"type": "message", "channel_type": "im", "user": "U0PERSON1", "text": "no channel or ts"},
+        {"type": "app_home_opened", "tab": "home"},
+    ],
+)
+def test_signed_events_of_the_wrong_shape_never_get_a_5xx(event: dict, sender: SlackSender) -> None:
+    response = sender.event(event)
+    assert response.status_code in (200, 400)

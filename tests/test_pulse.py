@@ -195,13 +195,18 @@ def test_report_numbers_match_what_people_answered(
     assert by_key["time_saved"]["n"] is None and by_key["time_saved"]["mean"] is None
     recommend = [int(rest["recommend"]) for _, rest in given.values() if "recommend" in rest]
     assert len(recommend) == 4 and by_key["recommend"]["mean"] is None
-    counts = {o["label"]: o["count"] for o in by_key["usage"]["distribution"]}
-    assert counts == {"Not at all": 1, "Once or twice": 1, "Several times": 1, "Daily": 2}
+    # Each option stands for one or two people: every count is withheld, even at n = 5.
+    given_counts = {
+        label: [first for first, _ in given.values()].count(label) for label in VALUE["usage"]
+    }
+    assert given_counts == {"Not at all": 1, "Once or twice": 1, "Several times": 1, "Daily": 2}
+    distribution = {
+        o["label"]: (o["count"], o.get("withheld")) for o in by_key["usage"]["distribution"]
+    }
+    assert distribution == {label: (None, "fewer than 5 people") for label in given_counts}
 
     csv_text = report_csv(report)
-    assert "support-copilot,2026" in csv_text.splitlines()[1][:21] or csv_text.splitlines()[
-        1
-    ].startswith("support-copilot,")
+    assert csv_text.splitlines()[1].startswith("support-copilot,")
     rows = {tuple(line.split(",")[2:4]): line for line in csv_text.splitlines()[1:]}
     assert rows[("mean", "usefulness")].split(",")[-3] == str(round(statistics.mean(useful), 2))
     assert rows[("mean", "time_saved")].endswith("fewer than 5 people")
@@ -503,7 +508,8 @@ def test_a_champion_nudges_non_responders_without_learning_who(
     ][0]
     sender.action("U0CHAMPION", nudge["action_id"], nudge["value"])
     reply = slack.wait_for("response_url", 2)[1]
-    assert reply.params["text"] == "Sent a friendly nudge to the 5 people who haven't answered yet."
+    # Never how many: with "delivered 6" shown, that would give away the withheld count.
+    assert reply.params["text"] == "Sent a friendly nudge to everyone who hasn't answered yet."
     assert "U0PERSON" not in json.dumps(reply.params)
     assert [len(slack.messages[dm_channel(p)]) for p in PEOPLE] == [1, 2, 2, 2, 2, 2]
     # A second nudge, or one from someone who is not a champion, sends nothing.
@@ -586,3 +592,40 @@ def test_the_home_tab_pauses_stops_and_starts_again(
     sender.interaction(forged)
     with app.deps.db.session() as session:
         assert session.get(Participant, other.id).opted_out_at is None
+
+
+def test_a_champion_who_answers_too_needs_one_more_person_and_small_counts_stay_hidden(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    from bot.pilots import PilotSpec, create_pilot
+
+    create_pilot(
+        app.deps.db,
+        app.deps.client,
+        PilotSpec(
+            name="support-copilot",
+            tool="Copilot",
+            leadership_channel="C0LEADERS",
+            members=tuple(PEOPLE),
+            champions=("U0PERSON1",),
+        ),
+    )
+    send(app.deps)
+    for index, person in enumerate(PEOPLE[:5]):
+        answer_all(sender, slack, person, "Daily", {"useful": "4"}, index)
+    click(sender, slack, "U0PERSON6", "Stop these messages", block_id="pulse_controls")
+    slack.wait_for("response_url")
+    report = build_report(app.deps.db, "support-copilot", None, app.deps.clock())
+    assert report["responded"] == 5  # the operator's report: five people
+    assert (
+        report["people"]["opted_out"] is None
+        and report["withheld"]["opted_out"] == "fewer than 5 people"
+    )
+    slack.clear()
+    sender.command("U0PERSON1")
+    [status] = slack.wait_for("response_url")
+    text = json.dumps(status.params["blocks"], ensure_ascii=False)
+    # The champion answered too: four others are not enough for them to see the figures.
+    assert "fewer than 6 people so far" in text
+    assert "Usefulness" not in text
+    assert "fewer than 6 opted out" in text

@@ -6,7 +6,15 @@ import pytest
 
 from bot.scrub import Scrubber, scrub
 
-NAMES = ["Ada Lovelace", "Grace Hopper", "Will Turner", "Li Wei", "José Núñez", "Chris"]
+NAMES = [
+    "Ada Lovelace",
+    "Grace Hopper",
+    "Will Turner",
+    "Li Wei",
+    "José Núñez",
+    "Chris",
+    "Anne-Marie Smith-Jones",
+]
 
 
 @pytest.mark.parametrize(
@@ -27,6 +35,9 @@ NAMES = ["Ada Lovelace", "Grace Hopper", "Will Turner", "Li Wei", "José Núñez
         ("grace period ends soon", "grace period ends soon"),
         ("Li and José Núñez agreed", "[person] and [person] agreed"),
         ("copied U0123ABCD in", "copied [person] in"),
+        ("Anne-Marie and Smith-Jones agree", "[person] and [person] agree"),
+        ("ask ada_lovelace or jose nunez", "ask [person] or [person]"),
+        ("see intranet.corp/ai-guide or wiki.example.com", "see [link] or [link]"),
     ],
 )
 def test_scrubbed(text: str, expected: str) -> None:
