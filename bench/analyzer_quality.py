@@ -1,6 +1,6 @@
 """How well the analyzer that the settings select gets sentiment and themes right, on the
-labelled replies in tests/data: the set the local analyzer was developed against, and a
-held-out set written separately and never used to tune it.
+labelled replies in tests/data: two sets the local analyzer was developed against, and a
+held-out set written separately and never used to change it.
 
     python bench/analyzer_quality.py            # the local analyzer (no OPENAI_API_KEY)
     OPENAI_API_KEY=sk-... [OPENAI_BASE_URL=...] [OPENAI_MODEL=...] python bench/analyzer_quality.py
@@ -20,7 +20,13 @@ from bot.evaluation import evaluate, load  # noqa: E402
 from bot.scrub import scrub  # noqa: E402
 from bot.settings import Settings, SettingsError  # noqa: E402
 
-SETS = {"development": "replies.jsonl", "held-out": "replies_holdout.jsonl"}
+# The first two sets were used while developing the local analyzer; the last was written
+# afterwards, separately, and has never been used to change it.
+SETS = {
+    "development": "replies.jsonl",
+    "second development": "replies_second.jsonl",
+    "held-out": "replies_fresh.jsonl",
+}
 
 
 def main() -> int:

@@ -246,12 +246,75 @@ _WORDS: dict[str, tuple[str, float]] = {
     "unfair": ("job_concerns", -0.4),
     "juniors": ("job_concerns", 0.0),
     "threat": ("job_concerns", -0.3),
+    # more of each theme, as people say it at work
+    "tidy": ("output_quality", 0.3),
+    "polished": ("output_quality", 0.4),
+    "sloppy": ("output_quality", -0.4),
+    "buzzwords": ("output_quality", -0.3),
+    "citation": ("output_quality", 0.0),
+    "citations": ("output_quality", 0.0),
+    "write-ups": ("output_quality", 0.0),
+    "write-up": ("output_quality", 0.0),
+    "produces": ("output_quality", 0.0),
+    "produced": ("output_quality", 0.0),
+    "factual": ("output_quality", 0.2),
+    "errors": ("output_quality", -0.3),
+    "snappier": ("speed", 0.5),
+    "speedy": ("speed", 0.4),
+    "slowly": ("speed", -0.4),
+    "delay": ("speed", -0.4),
+    "delays": ("speed", -0.4),
+    "delayed": ("speed", -0.3),
+    "spinner": ("speed", -0.3),
+    "thinking": ("speed", 0.0),
+    "maze": ("ease_of_use", -0.5),
+    "settings": ("ease_of_use", 0.0),
+    "menu": ("ease_of_use", 0.0),
+    "shortcut": ("ease_of_use", 0.1),
+    "unintuitive": ("ease_of_use", -0.5),
+    "clicky": ("ease_of_use", -0.3),
+    "privileged": ("trust_safety", -0.2),
+    "nda": ("trust_safety", -0.1),
+    "ndas": ("trust_safety", -0.1),
+    "dpo": ("trust_safety", 0.0),
+    "tenant": ("trust_safety", 0.0),
+    "infosec": ("trust_safety", -0.1),
+    "data": ("trust_safety", 0.0),
+    "contracts": ("trust_safety", 0.0),
+    "guidance": ("training", 0.0),
+    "playbook": ("training", 0.1),
+    "webinar": ("training", 0.0),
+    "editor": ("workflow_fit", 0.0),
+    "retyping": ("workflow_fit", -0.5),
+    "re-typing": ("workflow_fit", -0.5),
+    "system": ("workflow_fit", 0.0),
+    "systems": ("workflow_fit", 0.0),
+    "teams": ("workflow_fit", 0.0),
+    "zoom": ("workflow_fit", 0.0),
+    "slack": ("workflow_fit", 0.0),
+    "sharepoint": ("workflow_fit", 0.0),
+    "slotted": ("workflow_fit", 0.4),
+    "month-end": ("workflow_fit", 0.0),
+    "mfa": ("access_licensing", -0.2),
+    "2fa": ("access_licensing", -0.2),
+    "locked": ("access_licensing", -0.3),
+    "provisioned": ("access_licensing", 0.2),
+    "onboarded": ("access_licensing", 0.1),
     # feelings with no theme of their own
     "helped": ("", 0.4),
     "helps": ("", 0.3),
     "gold": ("", 0.5),
     "sorted": ("", 0.3),
     "faff": ("", -0.3),
+    "smoothest": ("", 0.5),
+    "smooth": ("", 0.4),
+    "smoothly": ("", 0.4),
+    "painless": ("", 0.4),
+    "annoying": ("", -0.4),
+    "pain": ("", -0.4),
+    "meh": ("", -0.3),
+    "lifesaver": ("", 0.6),
+    "game-changer": ("", 0.6),
     "hassle": ("", -0.3),
     "gave": ("", 0.0),
     "useless": ("", -0.5),
@@ -263,6 +326,14 @@ _PHRASES: list[tuple[re.Pattern[str], str, float, bool]] = [
     (re.compile(p, re.I), theme, value, negatable)
     for p, theme, value, negatable in [
         # output quality
+        (
+            r"\bfirst pass\b|\bmatch(?:es|ed)? the (?:ledger|data|source|numbers)\b",
+            "output_quality",
+            0.3,
+            True,
+        ),
+        (r"\b(?:invented|fabricated) (?:a |an |the )?\w+", "output_quality", -0.6, False),
+        (r"\bsounded (?:lovely|great|good|fine) but\b", "output_quality", -0.3, False),
         (
             r"\bmade? (?:\w+ ){0,2}up\b|\bmakes? (?:\w+ ){0,2}up\b|\bmaking (?:\w+ ){0,2}up\b",
             "output_quality",
@@ -291,6 +362,12 @@ _PHRASES: list[tuple[re.Pattern[str], str, float, bool]] = [
         ),
         # speed
         (
+            r"\btakes? (?:like |about |around )?\d+\+? ?(?:s|secs?|seconds|mins?|minutes) to\b|\bwhile it thinks\b|\bthinking dots\b",
+            "speed",
+            -0.4,
+            False,
+        ),
+        (
             r"\btim(?:es?|ed|ing) ?out\b|\btook (?:ages|forever|minutes)\b|\bkeeps? (?:loading|spinning)\b",
             "speed",
             -0.6,
@@ -303,6 +380,13 @@ _PHRASES: list[tuple[re.Pattern[str], str, float, bool]] = [
             False,
         ),
         # ease of use
+        (r"\bdead (?:simple|easy)\b|\bone click\b|\bcould use it\b", "ease_of_use", 0.5, False),
+        (
+            r"\btook me (?:\w+ )?(?:goes|tries|attempts)\b|\bcouldn'?t find\b",
+            "ease_of_use",
+            -0.5,
+            False,
+        ),
         (
             r"\bhard to (?:use|find|navigate|figure)\b|\btoo many (?:clicks|steps)\b",
             "ease_of_use",
@@ -363,6 +447,18 @@ _PHRASES: list[tuple[re.Pattern[str], str, float, bool]] = [
         (r"\bcheat ?sheet\b|\btaught me\b|\b1:1\b|\bpairing\b", "training", 0.3, False),
         # workflow fit
         (
+            r"\b(?:right |built )?inside (?:the |my |our )?(?:editor|ide|inbox|crm|browser)\b|\bnever leave\b",
+            "workflow_fit",
+            0.4,
+            False,
+        ),
+        (
+            r"\bno way to (?:get|export|move|send|push)\b|\bwithout (?:retyping|re-typing|copying)\b|\bcan'?t join\b|\bdon'?t bother\b",
+            "workflow_fit",
+            -0.5,
+            False,
+        ),
+        (
             r"\bcopy(?:ing)? (?:and |& |n )?past\w*\b|\bcopy[- ]past\w*\b|\bback and forth between\b|\b(?:switch|switching|jump|jumping) between\b",
             "workflow_fit",
             -0.4,
@@ -383,6 +479,12 @@ _PHRASES: list[tuple[re.Pattern[str], str, float, bool]] = [
         (r"\bgets? in (?:the|my|our) way\b", "workflow_fit", -0.5, True),
         # access and licensing
         (
+            r"\bkicks? (?:me|us) out\b|\blogs? (?:me|us) out\b|\bsoftware request\b|\bset (?:me |us )?up\b",
+            "access_licensing",
+            -0.1,
+            False,
+        ),
+        (
             r"\b(?:no|without an?|don'?t have an?|still no|waiting for an?) (?:licen[cs]e|seat|account|access|login)\b|\bcan'?t (?:log ?in|sign ?in|get in|access)\b|\bcan'?t get (?:a |an |my )?(?:licen[cs]e|seat|account|access|login)\b|\blocked out\b|\blost access\b",
             "access_licensing",
             -0.6,
@@ -395,6 +497,18 @@ _PHRASES: list[tuple[re.Pattern[str], str, float, bool]] = [
             False,
         ),
         # time saved
+        (
+            r"\bnot convinced (?:i'?m |we'?re |it'?s )?(?:any )?(?:quicker|faster|saving)\b|\bany quicker\b",
+            "time_saved",
+            -0.5,
+            False,
+        ),
+        (
+            r"\bknocks? (?:an? |\d+ )?(?:hour|hours|minutes|mins|day)s? off\b",
+            "time_saved",
+            0.5,
+            False,
+        ),
         (
             r"\bsav(?:e|es|ed|ing) (?:me |us |them |my team )?(?:\w+ ){0,3}(?:time|hours?|minutes?|mins?|an hour|a day|days)\b|\btime[- ]?saver\b",
             "time_saved",
@@ -514,7 +628,7 @@ def _signals(text: str) -> _Signals:
         if theme:
             themes[theme] = themes.get(theme, 0.0) + 1.0
         if value:
-            window = tokens[max(0, index - 3) : index]
+            window = tokens[max(0, index - 4) : index]
             domain.append(-value * 0.7 if _NEGATIONS.intersection(window) else value)
     for pattern, theme, value, negatable in _PHRASES:
         for match in pattern.finditer(text):

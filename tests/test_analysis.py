@@ -36,6 +36,15 @@ def test_the_local_analyzer_gets_sign_and_theme_right_on_the_labelled_replies() 
     assert result.theme_accuracy >= 0.70, f"theme found on {result.theme_accuracy:.0%}"
 
 
+def test_the_local_analyzer_holds_up_on_replies_it_was_never_tuned_on() -> None:
+    """replies_fresh.jsonl was written after the analyzer, apart from it, and never used to
+    change it: this is what the analyzer makes of words it has not seen."""
+    result = evaluate(LocalAnalyzer(), load(DATA / "replies_fresh.jsonl"), scrub)
+    assert result.items >= 60
+    assert result.sign_accuracy >= 0.80, f"sign right on {result.sign_accuracy:.0%}"
+    assert result.theme_accuracy >= 0.70, f"theme found on {result.theme_accuracy:.0%}"
+
+
 def test_the_labelled_set_covers_what_the_issue_asks_for() -> None:
     items = load(DATA / "replies.jsonl")
     labels = {item.sentiment for item in items}
