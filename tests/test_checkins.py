@@ -536,3 +536,42 @@ def test_names_learnt_from_the_workspace_are_scrubbed_too(
             select(CheckinMessage).where(CheckinMessage.author == "participant")
         ).one()
     assert message.text_scrubbed == "My manager [person] won't let me use it"
+
+
+def test_a_reply_in_a_check_ins_thread_joins_that_pilots_check_in(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    from bot.checkins import send_checkins
+    from bot.pilots import PilotSpec, create_pilot
+    from storage.models import Round
+
+    make_pilot(app.deps)
+    create_pilot(
+        app.deps.db,
+        app.deps.client,
+        PilotSpec(
+            name="second",
+            tool="Claude",
+            leadership_channel="C0LEADERS",
+            members=("U0PERSON1",),
+            min_group_size=3,
+        ),
+    )
+    send_checkin(app)
+    send_checkins(
+        app.deps.db,
+        app.deps.sending_client,
+        "second",
+        now=app.deps.clock(),
+        options=app.deps.send_options,
+    )
+    copilot_opener, claude_opener = bot_messages(slack, "U0PERSON1")[:2]
+    assert "Copilot" in copilot_opener["text"] and "Claude" in claude_opener["text"]
+    reply(sender, "U0PERSON1", "About Copilot: it saves me hours", thread_ts=copilot_opener["ts"])
+    wait_messages(slack, "U0PERSON1", 3)
+    with app.deps.db.session() as session:
+        checkin = session.exec(select(Checkin)).one()
+        round_ = session.get(Round, checkin.round_id)
+        from storage.models import Pilot
+
+        assert session.get(Pilot, round_.pilot_id).name == "support-copilot"

@@ -629,3 +629,54 @@ def test_a_champion_who_answers_too_needs_one_more_person_and_small_counts_stay_
     assert "fewer than 6 people so far" in text
     assert "Usefulness" not in text
     assert "fewer than 6 opted out" in text
+
+
+def test_a_round_still_open_next_week_is_what_status_and_reminders_see(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    from bot import periods
+
+    make_pilot(app.deps)
+    sent_at = app.deps.clock()
+    send(app.deps)
+    # Monday of the next ISO week, while last week's round is still open (it closes 6 days on).
+    next_period = periods.shift(periods.period_of(sent_at, "America/New_York"), 1)
+    monday = periods.period_start(next_period, "America/New_York") + timedelta(hours=1)
+    app.deps.clock = lambda: min(monday, sent_at + timedelta(days=5, hours=23))
+    result = remind(app.deps)
+    assert result.progress is not None and result.progress.sent == 6
+    slack.clear()
+    sender.command("U0CHAMPION")
+    [status] = slack.wait_for("response_url")
+    assert periods.period_of(sent_at, "America/New_York") in json.dumps(status.params["blocks"])
+
+
+def test_what_is_left_of_a_closed_round_is_not_sent(app: RunningApp, slack: SlackStandIn) -> None:
+    from dataclasses import replace
+
+    from bot import periods
+    from bot.outreach import send_round
+    from bot.pilots import get_pilot
+    from bot.pulse import _composer
+    from bot.rounds import open_round
+    from storage.models import RoundKind
+
+    make_pilot(app.deps)
+    with app.deps.db.session() as session:
+        pilot = get_pilot(session, "support-copilot")
+    # A one-day round opened on a Monday and left unsent, looked at on the Wednesday.
+    period = periods.period_of(app.deps.clock(), pilot.timezone)
+    monday = periods.slot_in_period(period, pilot.timezone, 0, 9)
+    open_round(app.deps.db, pilot, RoundKind.PULSE, monday, close_after_days=1)
+    options = replace(app.deps.send_options, round_close_days=1)
+    result = send_round(
+        app.deps.db,
+        app.deps.sending_client,
+        "support-copilot",
+        RoundKind.PULSE,
+        _composer(app.deps.db),
+        now=monday + timedelta(days=2),
+        options=options,
+    )
+    assert result.progress is None and "closed on" in result.note
+    assert slack.calls_to("chat.postMessage") == []
