@@ -83,7 +83,8 @@ def _question_line(question: QuestionFigures, minimum: int) -> str:
         ordered = sorted(question.distribution, key=lambda item: -item["value"])
         shown = [f"{item['label']} {item['count']}" for item in ordered if item["count"]]
         if any(item["count"] is None for item in ordered):
-            shown.append(f"the rest fewer than {minimum} each")
+            rest = "the rest" if shown else "every option"
+            shown.append(f"{rest} chosen by fewer than {minimum} people each")
         return f"• {label}: {' · '.join(shown)} (n={question.n})"
     if question.key == "time_saved" and question.mean is not None:
         return f"• Time saved: *about {question.mean:.0f} min* a week each{_change(question.change)} (n={question.n})"
