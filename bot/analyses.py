@@ -117,7 +117,8 @@ def _store(
 
 
 def run(db: Database, analyzer: Analyzer, analysis_ids: list[int]) -> list[TextAnalysis]:
-    """Analyse the given rows; a failure is recorded on its row for the backlog to retry."""
+    """Analyse the given rows; a failure is recorded on its row for the backlog to retry.
+    Returns the results that were stored (not those outdated, or erased, meanwhile)."""
     results = []
     for analysis_id in analysis_ids:
         with db.session() as session:
@@ -140,14 +141,15 @@ def run(db: Database, analyzer: Analyzer, analysis_ids: list[int]) -> list[TextA
             result.blockers = [scrubber.scrub(b) for b in result.blockers]
             result.wins = [scrubber.scrub(w) for w in result.wins]
             with db.transaction() as session:
-                _store(session, analysis_id, queued_at, result, utcnow())
-            results.append(result)
+                stored = _store(session, analysis_id, queued_at, result, utcnow())
+            if stored:
+                results.append(result)
         except Exception as exc:
             log.exception("analysis %s failed; the backlog retries it", analysis_id)
             with db.transaction() as session:
                 session.execute(
                     update(Analysis)
-                    .where(Analysis.id == analysis_id)
+                    .where(Analysis.id == analysis_id, Analysis.created_at == queued_at)
                     .values(
                         status=AnalysisStatus.FAILED,
                         attempts=Analysis.attempts + 1,

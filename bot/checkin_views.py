@@ -43,8 +43,11 @@ def closing_text(first_name: str | None, recap: str | None) -> str:
     return f"{thanks} That's all I wanted to ask. What I'll pass on, without your name: _{recap}_"
 
 
-def no_checkin_blocks(tool: str | None, participant_id: int | None) -> Blocks:
-    """The answer to a DM when no check-in is open: what this bot is, and how to pause or stop."""
+def no_checkin_blocks(
+    tool: str | None, participant_id: int | None, *, closed: bool = False
+) -> Blocks:
+    """The answer to a DM when no check-in is open (or the one replied to has closed): what
+    this bot is, and how to pause or stop."""
     if tool is None or participant_id is None:
         return [
             text_block(
@@ -52,11 +55,15 @@ def no_checkin_blocks(tool: str | None, participant_id: int | None) -> Blocks:
                 "questions each week. You're not in a pilot at the moment, so there's nothing to do."
             )
         ]
+    state = (
+        "That check-in has closed, so this reply isn't recorded; thanks all the same."
+        if closed
+        else "There's no check-in open right now, so this message isn't recorded."
+    )
     blocks: Blocks = [
         text_block(
-            f"Hi! I'm pilot-pulse. Each week I send a one-click pulse about *{tool}*, and now and then "
-            "a short check-in. There's no check-in open right now, so this message isn't recorded. "
-            "I'll be in touch with the next one."
+            f"Hi! I'm pilot-pulse. Each week I send a one-click pulse about *{tool}*, and now "
+            f"and then a short check-in. {state} I'll be in touch with the next one."
         ),
         context_block(
             "Want a break from these messages? Pause or stop them here, or on my Home tab."
@@ -66,7 +73,9 @@ def no_checkin_blocks(tool: str | None, participant_id: int | None) -> Blocks:
     return blocks
 
 
-def no_checkin_text() -> str:
+def no_checkin_text(*, closed: bool = False) -> str:
+    if closed:
+        return "That check-in has closed, so this reply isn't recorded."
     return "There's no check-in open right now, so this message isn't recorded."
 
 

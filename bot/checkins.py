@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,13 +18,13 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlmodel import Session, select
 
 from bot.analyses import CHECKIN, checkin_analysis, enqueue, run
 from bot.analysis import Analyzer, TextAnalysis, Turn
 from bot.checkin_views import closing_text, message_kwargs, opener_blocks, opener_text
-from bot.delivery import Composer, Outbound, SendOptions, SendProgress
+from bot.delivery import PERMANENT_ERRORS, Composer, Outbound, SendOptions, SendProgress
 from bot.events import mark_handled
 from bot.outreach import SendResult, send_round
 from bot.participants import workspace_scrubber
@@ -98,20 +99,8 @@ class Reply:
     participant_id: int | None = None
 
 
-def _open_delivery(
-    session: Session, slack_user_id: str, now: datetime, thread_ts: str | None = None
-) -> tuple[Delivery, Participant, Pilot, Round] | None:
-    """The person's check-in message that still takes replies: the one whose thread they
-    replied in, else their latest (someone in two pilots may have two open)."""
-    if thread_ts:
-        found = _open_deliveries(slack_user_id, now).where(Delivery.message_ts == thread_ts)
-        in_thread = session.exec(found.limit(1)).first()
-        if in_thread is not None:
-            return in_thread
-    return session.exec(_open_deliveries(slack_user_id, now).limit(1)).first()
-
-
-def _open_deliveries(slack_user_id: str, now: datetime) -> Any:
+def _deliveries(slack_user_id: str) -> Any:
+    """The person's check-in messages, newest first, with their round and pilot."""
     return (
         select(Delivery, Participant, Pilot, Round)
         .join(Participant, Participant.id == Delivery.participant_id)
@@ -119,14 +108,44 @@ def _open_deliveries(slack_user_id: str, now: datetime) -> Any:
         .join(Pilot, Pilot.id == Round.pilot_id)
         .where(
             Participant.slack_user_id == slack_user_id,
-            Participant.opted_out_at.is_(None),
             Round.kind == RoundKind.CHECKIN,
-            Round.closes_at > now,
             Delivery.purpose == Purpose.INVITE,
             Delivery.status == DeliveryStatus.SENT,
         )
         .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
     )
+
+
+def _in_thread(session: Session, slack_user_id: str, thread_ts: str) -> Any:
+    """The person's check-in whose thread `thread_ts` is: opened by its first message, or by
+    one of the bot's questions in it."""
+    by_opener = session.exec(
+        _deliveries(slack_user_id).where(Delivery.message_ts == thread_ts).limit(1)
+    ).first()
+    if by_opener is not None:
+        return by_opener
+    return session.exec(
+        _deliveries(slack_user_id)
+        .join(Checkin, Checkin.delivery_id == Delivery.id)
+        .join(CheckinMessage, CheckinMessage.checkin_id == Checkin.id)
+        .where(CheckinMessage.author == BOT, CheckinMessage.slack_ts == thread_ts)
+        .limit(1)
+    ).first()
+
+
+def _is_open(
+    session: Session,
+    delivery: Delivery,
+    participant: Participant,
+    _pilot: Pilot,
+    round_: Round,
+    now: datetime,
+) -> bool:
+    """Whether the check-in of `delivery` still takes replies."""
+    if round_.closes_at <= now or participant.opted_out_at is not None:
+        return False
+    status = session.exec(select(Checkin.status).where(Checkin.delivery_id == delivery.id)).first()
+    return status in (None, CheckinStatus.OPEN)
 
 
 def _any_membership(session: Session, slack_user_id: str) -> tuple[Participant, Pilot] | None:
@@ -152,13 +171,28 @@ def record_reply(
 ) -> Reply:
     """Store a person's DM in their open check-in, once, however often Slack sends it.
 
-    The event id and the message are written in one transaction, with the analysis queued: a
-    crash leaves either nothing (and Slack's retry does it all) or everything.
+    A reply in a check-in's thread belongs to that check-in (someone in two pilots may have
+    two), and is refused, not moved elsewhere, when that one has closed. Otherwise it joins the
+    person's latest open check-in. The event id and the message are written in one
+    transaction, with the analysis queued: a crash leaves either nothing (and Slack's retry
+    does it all) or everything.
     """
     with db.transaction() as session:
         if not mark_handled(session, event_id):
             return Reply("duplicate")
-        found = _open_delivery(session, slack_user_id, now, thread_ts)
+        found = _in_thread(session, slack_user_id, thread_ts) if thread_ts else None
+        if found is not None and not _is_open(session, *found, now):
+            _, participant, pilot, _ = found
+            return Reply("closed", pilot=pilot.name, tool=pilot.tool, participant_id=participant.id)
+        if found is None:
+            found = next(
+                (
+                    row
+                    for row in session.exec(_deliveries(slack_user_id).limit(5)).all()
+                    if _is_open(session, *row, now)
+                ),
+                None,
+            )
         if found is None:
             membership = _any_membership(session, slack_user_id)
             if membership is None:
@@ -182,10 +216,6 @@ def record_reply(
             key=["delivery_id"],
         )
         checkin = session.exec(select(Checkin).where(Checkin.delivery_id == delivery.id)).one()
-        if checkin.status != CheckinStatus.OPEN:
-            return Reply(
-                "no_checkin", pilot=pilot.name, tool=pilot.tool, participant_id=participant.id
-            )
         text = text.strip()[:4000]
         stored = insert_ignore(
             session,
@@ -215,18 +245,19 @@ def record_reply(
 
 
 # -- the bot's turn ---------------------------------------------------------------------------
+# A turn is decided and written down (as a pending message, with the check-in's new state) in
+# one transaction, then posted. A crash or a failed post leaves the pending message, which the
+# clock posts later: no turn is lost, and none is decided twice.
+
+_PENDING = "pending:"
 
 
 @dataclass
 class BotTurn:
     checkin_id: int
+    message_id: int
     text: str
     closing: bool
-    channel_id: str | None
-    seen: int  # replies answered before this turn
-    replies: int  # replies this turn answers
-    generator: str = "local"
-    prompt_version: str | None = None
 
 
 def _conversation(session: Session, checkin_id: int) -> list[Turn]:
@@ -245,7 +276,8 @@ def _first_name(participant: Participant) -> str | None:
 def take_turn(
     db: Database, analyzer: Analyzer, checkin_id: int, now: datetime, *, settle: float = 0.0
 ) -> BotTurn | None:
-    """Decide the bot's next message in a check-in: a follow-up, or the closing thanks.
+    """Decide the bot's next message in a check-in, a follow-up or the closing thanks, and
+    write it down to be posted.
 
     `settle` waits a moment first, so that a person who sends two quick messages gets one
     answer. The decision is taken once per reply however many workers try (`answered_turns`).
@@ -274,6 +306,16 @@ def take_turn(
             if number <= MAX_FOLLOWUPS
             else None
         )
+        if question is not None:
+            text, generator, prompt_version = (
+                question.text,
+                question.generator,
+                question.prompt_version,
+            )
+        else:
+            text = closing_text(_first_name(participant), analysis.summary)
+            # The recap is the analysis's summary: it was written by the analyzer.
+            generator, prompt_version = analysis.analyzer, analysis.prompt_version
         with db.transaction() as session:
             taken = session.execute(
                 update(Checkin)
@@ -292,68 +334,76 @@ def take_turn(
                 )
                 .execution_options(synchronize_session=False)
             ).rowcount
-        if taken:
-            if question:
-                return BotTurn(
-                    checkin_id,
-                    question.text,
-                    closing=False,
-                    channel_id=checkin.channel_id,
-                    seen=seen,
-                    replies=replies,
-                    generator=question.generator,
-                    prompt_version=question.prompt_version,
+            if taken:
+                pending = CheckinMessage(
+                    checkin_id=checkin_id,
+                    author=BOT,
+                    slack_ts=f"{_PENDING}{uuid.uuid4().hex[:20]}",  # fits the column's 32
+                    # The words to post, with the person's name, until they are posted.
+                    text_raw=text,
+                    text_scrubbed=workspace_scrubber(session).scrub(text),
+                    generator=generator,
+                    prompt_version=prompt_version,
+                    created_at=now,
                 )
-            return BotTurn(
-                checkin_id,
-                closing_text(_first_name(participant), analysis.summary),
-                closing=True,
-                channel_id=checkin.channel_id,
-                seen=seen,
-                replies=replies,
-                # The recap is the analysis's summary: it was written by the analyzer.
-                generator=analysis.analyzer,
-                prompt_version=analysis.prompt_version,
-            )
+                session.add(pending)
+                session.flush()
+                return BotTurn(checkin_id, pending.id, text, closing=question is None)
         # Another worker took this turn in the meantime; look again.
     return None
 
 
-def record_bot_message(db: Database, turn: BotTurn, ts: str, now: datetime) -> None:
-    """Keep the bot's turn, scrubbed like everything else (the thanks names the person)."""
-    with db.transaction() as session:
-        insert_ignore(
-            session,
-            CheckinMessage,
-            {
-                "checkin_id": turn.checkin_id,
-                "author": BOT,
-                "slack_ts": ts,
-                "text_raw": None,
-                "text_scrubbed": workspace_scrubber(session).scrub(turn.text),
-                "generator": turn.generator,
-                "prompt_version": turn.prompt_version,
-                "created_at": now,
-            },
-            key=["checkin_id", "author", "slack_ts"],
+def post_turn(
+    db: Database, client: WebClient, message_id: int, *, thread_ts: str | None = None
+) -> bool:
+    """Post a pending bot message; True once it is in Slack. A message Slack refuses for good
+    (the person is gone, the DM closed) ends the check-in; any other failure is left for the
+    clock to post again."""
+    with db.session() as session:
+        row = session.exec(
+            select(CheckinMessage, Checkin)
+            .join(Checkin, Checkin.id == CheckinMessage.checkin_id)
+            .where(CheckinMessage.id == message_id)
+        ).first()
+    if row is None:
+        return False
+    message, checkin = row
+    if not message.slack_ts.startswith(_PENDING) or not message.text_raw or not checkin.channel_id:
+        return False
+    try:
+        posted = client.chat_postMessage(
+            channel=checkin.channel_id, **message_kwargs(message.text_raw, thread_ts)
         )
-
-
-def undo_turn(db: Database, turn: BotTurn) -> None:
-    """Give a turn back when its message could not be posted, so it is taken again later."""
+    except SlackApiError as exc:
+        error = str(exc.response.get("error")) if exc.response is not None else "no_response"
+        if error in PERMANENT_ERRORS:
+            log.warning("check-in %s ended: Slack refuses to post (%s)", checkin.id, error)
+            with db.transaction() as session:
+                session.execute(delete(CheckinMessage).where(CheckinMessage.id == message_id))
+                session.execute(
+                    update(Checkin)
+                    .where(Checkin.id == checkin.id)
+                    .values(status=CheckinStatus.EXPIRED)
+                    .execution_options(synchronize_session=False)
+                )
+        else:
+            log.warning(
+                "could not post to check-in %s (%s); the clock tries again", checkin.id, error
+            )
+        return False
+    except OSError as exc:
+        log.warning(
+            "could not reach Slack for check-in %s (%s); the clock tries again", checkin.id, exc
+        )
+        return False
     with db.transaction() as session:
         session.execute(
-            update(Checkin)
-            .where(Checkin.id == turn.checkin_id, Checkin.answered_turns == turn.replies)
-            .values(
-                answered_turns=turn.seen,
-                followups_asked=Checkin.followups_asked - (0 if turn.closing else 1),
-                status=CheckinStatus.OPEN,
-                closed_at=None,
-                summary=None,
-            )
+            update(CheckinMessage)
+            .where(CheckinMessage.id == message_id)
+            .values(slack_ts=posted["ts"], text_raw=None)
             .execution_options(synchronize_session=False)
         )
+    return True
 
 
 def answer(
@@ -366,43 +416,42 @@ def answer(
     thread_ts: str | None = None,
     settle: float = 0.0,
 ) -> BotTurn | None:
-    """Take the bot's turn in a check-in and post it; a turn that cannot be posted is given
-    back for the clock to try again."""
+    """Take the bot's turn in a check-in and post it."""
     turn = take_turn(db, analyzer, checkin_id, now(), settle=settle)
-    if turn is None or turn.channel_id is None:
-        return None
-    # Stored as of before it was posted, so a quick reply can never seem to precede it.
-    asked_at = now()
-    try:
-        posted = client.chat_postMessage(
-            channel=turn.channel_id, **message_kwargs(turn.text, thread_ts)
-        )
-    except (SlackApiError, OSError) as exc:
-        log.warning("could not post to check-in %s (%s); it is tried again later", checkin_id, exc)
-        undo_turn(db, turn)
-        return None
-    record_bot_message(db, turn, posted["ts"], asked_at)
+    if turn is not None:
+        post_turn(db, client, turn.message_id, thread_ts=thread_ts)
     return turn
 
 
-def unanswered(db: Database, now: datetime, *, quiet: float = 60.0) -> list[int]:
-    """Open check-ins with a reply the bot has not answered for `quiet` seconds: a crash, or
-    a post that failed. The clock answers them."""
+def unanswered(db: Database, now: datetime, *, quiet: float = 60.0) -> tuple[list[int], list[int]]:
+    """What the clock must still do, `quiet` seconds on: bot messages written down but never
+    posted (a crash, a failed post), and replies no turn was taken for (a crash before it)."""
+    cutoff = now - timedelta(seconds=quiet)
     replies = (
         select(func.count())
         .where(CheckinMessage.checkin_id == Checkin.id, CheckinMessage.author == PARTICIPANT)
         .scalar_subquery()
     )
     with db.session() as session:
-        return list(
-            session.exec(
-                select(Checkin.id).where(
-                    Checkin.status == CheckinStatus.OPEN,
-                    Checkin.answered_turns < replies,
-                    Checkin.last_activity_at <= now - timedelta(seconds=quiet),
-                )
-            ).all()
-        )
+        pending = session.exec(
+            select(CheckinMessage.id)
+            .join(Checkin, Checkin.id == CheckinMessage.checkin_id)
+            .where(
+                CheckinMessage.author == BOT,
+                CheckinMessage.slack_ts.startswith(_PENDING),
+                CheckinMessage.created_at <= cutoff,
+                Checkin.status != CheckinStatus.EXPIRED,
+            )
+            .order_by(CheckinMessage.id)
+        ).all()
+        untaken = session.exec(
+            select(Checkin.id).where(
+                Checkin.status == CheckinStatus.OPEN,
+                Checkin.answered_turns < replies,
+                Checkin.last_activity_at <= cutoff,
+            )
+        ).all()
+    return list(pending), list(untaken)
 
 
 def expire(db: Database, now: datetime) -> int:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlmodel import select
 
 from bot.analyses import backlog
-from bot.checkins import answer, expire, send_checkins, unanswered
+from bot.checkins import answer, expire, post_turn, send_checkins, unanswered
 from bot.deps import Deps
 from bot.errors import PulseError
 from bot.outreach import unsent
@@ -115,7 +115,10 @@ def analysis_job(deps: Deps, now: datetime) -> None:
 @register_job("check-in turns")
 def checkin_turn_job(deps: Deps, now: datetime) -> None:
     """Answer replies the bot left unanswered (a crash after storing them, a failed post)."""
-    for checkin_id in unanswered(deps.db, now):
+    pending, untaken = unanswered(deps.db, now)
+    for message_id in pending:
+        post_turn(deps.db, deps.client, message_id)
+    for checkin_id in untaken:
         answer(deps.db, deps.analyzer, deps.client, checkin_id, deps.clock)
 
 
@@ -129,26 +132,28 @@ def expiry_job(deps: Deps, now: datetime) -> None:
 _DAILY: dict[str, object] = {}
 
 
-def _once_a_day(name: str, now: datetime) -> bool:
-    """True the first time a job asks on each UTC day in this process (after a restart too:
-    these jobs are harmless to repeat)."""
-    if _DAILY.get(name) == now.date():
-        return False
+def _due_today(name: str, now: datetime) -> bool:
+    """True until a job has succeeded on this UTC day in this process (after a restart it runs
+    again: these jobs are harmless to repeat)."""
+    return _DAILY.get(name) != now.date()
+
+
+def _done_today(name: str, now: datetime) -> None:
     _DAILY[name] = now.date()
-    return True
 
 
 @register_job("workspace names")
 def names_job(deps: Deps, now: datetime) -> None:
     """Learn the workspace's names once a day, for the scrubber."""
-    if _once_a_day("names", now):
+    if _due_today("names", now):
         log.info("learnt %s workspace names", sync_names(deps.db, deps.client, now))
+        _done_today("names", now)
 
 
 @register_job("retention")
 def retention_job(deps: Deps, now: datetime) -> None:
     """Delete raw text past its retention period, once a day."""
-    if not _once_a_day("retention", now):
+    if not _due_today("retention", now):
         return
     purged = purge_raw_text(deps.db, now, deps.settings.retention_days)
     if purged.answers or purged.checkin_messages:
@@ -157,3 +162,4 @@ def retention_job(deps: Deps, now: datetime) -> None:
             purged.answers,
             purged.checkin_messages,
         )
+    _done_today("retention", now)

@@ -362,7 +362,7 @@ _PHRASES: list[tuple[re.Pattern[str], str, float, bool]] = [
         ),
         # speed
         (
-            r"\btakes? (?:like |about |around )?\d+\+? ?(?:s|secs?|seconds|mins?|minutes) to\b|\bwhile it thinks\b|\bthinking dots\b",
+            r"\btakes? (?:like |about |around )?\d+\+? ?(?:s|secs?|seconds|mins?|minutes) to\b|\bthinking dots\b",
             "speed",
             -0.4,
             False,

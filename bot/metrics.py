@@ -64,7 +64,7 @@ class QuestionFigures:
 
 @dataclass
 class ParticipationFigures:
-    members: int = 0
+    members: int | None = 0
     paused: int | None = None
     opted_out: int | None = None
 
@@ -299,6 +299,14 @@ def period_figures(
     else:
         counts = _delivery_counts(session, pulse.id)
         figures.addressed = sum(counts.values())
+        # Members minus those the pulse went to are those paused or stopped when it went out:
+        # a figure about people, so the head count is withheld when it would give that away.
+        left_out = figures.people.members - figures.addressed
+        if 0 < left_out < minimum:
+            figures.people.members = None
+            figures.withheld["members"] = (
+                f"with the pulse's count it would show {reason} paused or stopped"
+            )
         figures.delivered = counts.get(DeliveryStatus.SENT, 0)
         figures.failed = counts.get(DeliveryStatus.FAILED, 0)
         figures.pending = counts.get(DeliveryStatus.PENDING, 0) + counts.get(
@@ -342,19 +350,24 @@ def period_figures(
             )
             if question.kind == QuestionKind.CHOICE and shown:
                 counts_by_value = distributions.get(question.key, {})
-                # A single option can stand for fewer people than the whole question does.
-                item.distribution = []
-                for option in question.options or []:
-                    count = counts_by_value.get(float(option["value"]), 0)
-                    small = 0 < count < minimum
-                    item.distribution.append(
-                        {
-                            "value": option["value"],
-                            "label": option["label"],
-                            "count": None if small else count,
-                            **({"withheld": reason} if small else {}),
-                        }
-                    )
+                # A single option can stand for fewer people than the whole question does. Then
+                # every option's count is withheld, since the others and n would give that one
+                # away; and for a two-option question the mean would too.
+                options = question.options or []
+                counts = [counts_by_value.get(float(option["value"]), 0) for option in options]
+                small = any(0 < count < minimum for count in counts)
+                item.distribution = [
+                    {
+                        "value": option["value"],
+                        "label": option["label"],
+                        "count": None if small else count,
+                        **({"withheld": reason} if small else {}),
+                    }
+                    for option, count in zip(options, counts, strict=True)
+                ]
+                if small and len(options) <= 2:
+                    item.mean = None
+                    item.withheld = reason
             figures.questions.append(item)
 
     round_ids = _rounds_of_period(session, pilot.id, period)

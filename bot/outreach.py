@@ -28,6 +28,7 @@ class SendResult:
     progress: SendProgress | None
     """None when there was nothing left to send."""
     note: str = ""
+    already: bool = False  # nothing was sent because it had been sent before
 
 
 def unsent(db: Database, round_id: int, purpose: str) -> int:

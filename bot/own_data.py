@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, update
+from sqlalchemy import case, delete, update
 from sqlmodel import select
 
 from bot.analyses import ANSWER, CHECKIN, forget
 from storage import Database
-from storage.models import Answer, Checkin, CheckinMessage, Delivery, Participant
+from storage.models import Answer, Checkin, CheckinMessage, CheckinStatus, Delivery, Participant
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,24 @@ def erase(db: Database, slack_user_id: str) -> Erased:
                 .values(text_raw=None, text_scrubbed=None)
                 .execution_options(synchronize_session=False)
             ).rowcount
+            # Ended too: a turn under way cannot bring the words back, and a question not yet
+            # posted is never posted.
+            session.execute(
+                delete(CheckinMessage).where(
+                    CheckinMessage.checkin_id.in_(list(checkins)),
+                    CheckinMessage.slack_ts.startswith("pending:"),
+                )
+            )
             session.execute(
                 update(Checkin)
                 .where(Checkin.id.in_(list(checkins)))
-                .values(summary=None)
+                .values(
+                    summary=None,
+                    status=case(
+                        (Checkin.status == CheckinStatus.OPEN, CheckinStatus.EXPIRED),
+                        else_=Checkin.status,
+                    ),
+                )
                 .execution_options(synchronize_session=False)
             )
     return Erased(answers=len(answers), replies=replies or 0)

@@ -94,11 +94,12 @@ def workspace_scrubber(session: Session) -> Scrubber:
     cached = _SCRUBBER
     if cached is not None and cached[0] == key:
         return cached[1]
-    rows = [
-        *session.exec(select(Participant.real_name, Participant.display_name)).all(),
-        *session.exec(select(WorkspaceMember.real_name, WorkspaceMember.display_name)).all(),
-    ]
-    scrubber = Scrubber(name for pair in rows for name in pair if name)
+    people = session.exec(select(Participant.real_name, Participant.display_name)).all()
+    others = session.exec(select(WorkspaceMember.real_name, WorkspaceMember.display_name)).all()
+    scrubber = Scrubber(
+        (name for pair in people for name in pair if name),
+        workspace_names=(name for pair in others for name in pair if name),
+    )
     with _SCRUBBER_LOCK:
         _SCRUBBER = (key, scrubber)  # type: ignore[assignment]
     return scrubber

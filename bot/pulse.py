@@ -123,7 +123,14 @@ def send_reminder(
             if reminded
             else f"everyone who got the pulse for {period} has answered (or paused); no reminder needed"
         )
-        return SendResult(pilot.name, period, round_created=False, progress=None, note=note)
+        return SendResult(
+            pilot.name,
+            period,
+            round_created=False,
+            progress=None,
+            note=note,
+            already=bool(reminded),
+        )
     compose = _composer(db)(pilot, round_)
     progress = deliver(db, client, compose, round_, Purpose.REMINDER, options, on_progress)
     return SendResult(pilot.name, period, round_created=added > 0, progress=progress)

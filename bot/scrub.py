@@ -242,10 +242,23 @@ def _cached_index(names: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str
 
 
 class Scrubber:
-    """Scrubs text for one pilot: Slack markup, contact details, links and its members' names."""
+    """Scrubs text: Slack markup, contact details, links, and names.
 
-    def __init__(self, names: Iterable[str | None] = ()) -> None:
+    `names` are the people of the pilots (matched in any case, except everyday words);
+    `workspace_names` are everyone else in the workspace, thousands of names among which many
+    are also words (Love, Day, Little): those count only where they look like a name, that is
+    capitalised in mid-sentence, or next to another name ("Tom Reed").
+    """
+
+    def __init__(
+        self, names: Iterable[str | None] = (), workspace_names: Iterable[str | None] = ()
+    ) -> None:
         self._anycase, self._capitalised = _cached_index(tuple(sorted({n for n in names if n})))
+        weak_anycase, weak_capitalised = _cached_index(
+            tuple(sorted({n for n in workspace_names if n}))
+        )
+        self._weak = (weak_anycase | weak_capitalised) - self._anycase
+        self._weak_folded = frozenset(fold(w) for w in self._weak)
 
     def _is_name(self, word: str) -> bool:
         folded = fold(word)
@@ -253,16 +266,45 @@ class Scrubber:
             (fold(word[0]).upper() + folded[1:]) in self._capitalised and word[0].isupper()
         )
 
-    def _name(self, match: re.Match[str]) -> str:
-        word = match.group(0)
+    def _parts(self, word: str) -> list[str]:
         bare = re.sub(r"(?:'s|’s)$", "", word)
-        if self._is_name(bare):
-            return "[person]"
         # "Anne-Marie", "ada_lovelace", "Smith-Jones": a name is any of its parts.
-        parts = [part for part in _JOINERS.split(bare) if part]
-        if len(parts) > 1 and any(self._is_name(part) for part in parts if len(part) >= _MIN_PART):
-            return "[person]"
-        return word
+        return [bare, *(p for p in _JOINERS.split(bare) if len(p) >= _MIN_PART and p != bare)]
+
+    def _strong(self, word: str) -> bool:
+        return any(self._is_name(part) for part in self._parts(word))
+
+    def _weak_name(self, word: str) -> bool:
+        return word[0].isupper() and any(
+            fold(part) in self._weak_folded for part in self._parts(word)
+        )
+
+    def _names(self, text: str) -> str:
+        words = list(_WORD.finditer(text))
+        strong = [self._strong(m.group(0)) for m in words]
+        weak = [not strong[i] and self._weak_name(m.group(0)) for i, m in enumerate(words)]
+        out, last = [], 0
+        for i, match in enumerate(words):
+            named = strong[i]
+            if weak[i]:
+                before = text[: match.start()].rstrip()
+                sentence_start = not before or before[-1] in '.!?:;\n"“(-'
+                neighbour = any(
+                    0 <= j < len(words)
+                    and (strong[j] or weak[j])
+                    and text[
+                        min(words[j].end(), match.end()) : max(words[j].start(), match.start())
+                    ].strip()
+                    == ""
+                    for j in (i - 1, i + 1)
+                )
+                named = neighbour or not sentence_start
+            if named:
+                out.append(text[last : match.start()])
+                out.append("[person]")
+                last = match.end()
+        out.append(text[last:])
+        return "".join(out)
 
     def scrub(self, text: str) -> str:
         text = _SLACK_USER.sub("[person]", text)
@@ -276,8 +318,8 @@ class Scrubber:
         text = _BARE_ID.sub("[person]", text)
         text = _HANDLE.sub("[person]", text)
         text = _PHONE.sub(_phone, text)
-        if self._anycase or self._capitalised:
-            text = _WORD.sub(self._name, text)
+        if self._anycase or self._capitalised or self._weak:
+            text = self._names(text)
             # "Ada Lovelace" became "[person] [person]": one person, one placeholder.
             text = re.sub(r"\[person\](?:\s+\[person\])+", "[person]", text)
         return re.sub(r"[ \t]{2,}", " ", text).strip()

@@ -84,8 +84,8 @@ def nudge(
         result = send_reminder(db, client, pilot_name, now=now, options=options)
     except PulseError as exc:
         return f"No nudge sent: {exc}."
-    if result.progress is None:
-        return f"No nudge sent: {result.note}."
-    # Never how many: with the deliveries shown in the status, that count would give away how
-    # many answered even when that figure is withheld.
-    return "Sent a friendly nudge to everyone who hasn't answered yet."
+    if result.already:
+        return "This week's reminder has gone out already; nobody is reminded twice."
+    # The same words whether it reached many, a few or nobody: with the deliveries shown in the
+    # status, any count would give away how many answered, even when that figure is withheld.
+    return "This week's reminder is on its way to anyone who hasn't answered yet."

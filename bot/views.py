@@ -81,11 +81,11 @@ def _question_line(question: QuestionFigures, minimum: int) -> str:
         return f"• {label}: {question.n} people left a comment"
     if question.distribution is not None and question.key != "time_saved":
         ordered = sorted(question.distribution, key=lambda item: -item["value"])
-        shown = [f"{item['label']} {item['count']}" for item in ordered if item["count"]]
         if any(item["count"] is None for item in ordered):
-            rest = "the rest" if shown else "every option"
-            shown.append(f"{rest} chosen by fewer than {minimum} people each")
-        return f"• {label}: {' · '.join(shown)} (n={question.n})"
+            mean = f"average *{question.mean:.1f}* · " if question.mean is not None else ""
+            return f"• {label}: {mean}how many chose each is withheld, as some option stands for fewer than {minimum} people (n={question.n})"
+        shown = " · ".join(f"{item['label']} {item['count']}" for item in ordered)
+        return f"• {label}: {shown} (n={question.n})"
     if question.key == "time_saved" and question.mean is not None:
         return f"• Time saved: *about {question.mean:.0f} min* a week each{_change(question.change)} (n={question.n})"
     scale = f" / {question.max:g}" if question.kind == "scale" and question.max is not None else ""
@@ -104,11 +104,9 @@ def status_blocks(figures: PeriodFigures) -> Blocks:
     def few(value: int | None) -> str:
         return str(value) if value is not None else f"fewer than {minimum}"
 
+    size = f"{people.members} people in the pilot · " if people.members is not None else ""
     blocks.append(
-        context_block(
-            f"{people.members} people in the pilot · {few(people.paused)} paused · "
-            f"{few(people.opted_out)} opted out"
-        )
+        context_block(f"{size}{few(people.paused)} paused · {few(people.opted_out)} opted out")
     )
     if figures.addressed == 0:
         blocks.append(text_block("No pulse has gone out this period yet."))

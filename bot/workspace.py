@@ -41,17 +41,17 @@ def remember(
 def sync_names(db: Database, client: WebClient, now: datetime) -> int:
     """Learn every member's name from every page of `users.list` (deactivated people too: their
     names still turn up in what others write). Returns how many people were stored."""
-    stored = 0
-    for page in client.users_list(limit=_PAGE):
-        people = [
-            (
-                user["id"],
-                (user.get("profile") or {}).get("real_name") or user.get("real_name"),
-                (user.get("profile") or {}).get("display_name") or None,
-            )
-            for user in page.get("members", [])
-            if not user.get("is_bot") and user.get("id") != "USLACKBOT"
-        ]
-        with db.transaction() as session:
-            stored += remember(session, people, now)
-    return stored
+    people = [
+        (
+            user["id"],
+            (user.get("profile") or {}).get("real_name") or user.get("real_name"),
+            (user.get("profile") or {}).get("display_name") or None,
+        )
+        for page in client.users_list(limit=_PAGE)
+        for user in page.get("members", [])
+        if not user.get("is_bot") and user.get("id") != "USLACKBOT"
+    ]
+    # One transaction for all pages: the scrubber sees the whole list change at once, never
+    # half of it under an unchanged cache key.
+    with db.transaction() as session:
+        return remember(session, people, now)

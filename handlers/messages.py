@@ -13,7 +13,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.checkin_views import no_checkin_blocks, no_checkin_text
-from bot.checkins import answer, record_reply
+from bot.checkins import Reply, answer, record_reply
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -36,13 +36,12 @@ def register(app: App, deps: Deps) -> None:
             settle=deps.checkin_settle,
         )
 
-    def answer_outside_checkin(reply: object, event: dict, client: WebClient) -> None:
+    def answer_outside_checkin(reply: Reply, event: dict, client: WebClient) -> None:
+        closed = reply.outcome == "closed"
         client.chat_postMessage(
             channel=event["channel"],
-            text=no_checkin_text(),
-            blocks=no_checkin_blocks(
-                getattr(reply, "tool", None), getattr(reply, "participant_id", None)
-            ),
+            text=no_checkin_text(closed=closed),
+            blocks=no_checkin_blocks(reply.tool, reply.participant_id, closed=closed),
             **({"thread_ts": event["thread_ts"]} if event.get("thread_ts") else {}),
         )
 
@@ -66,7 +65,7 @@ def register(app: App, deps: Deps) -> None:
         )
         if reply.outcome == "stored" and reply.checkin_id is not None:
             deps.slowly(bot_turn, reply.checkin_id, event.get("thread_ts"), client)
-        elif reply.outcome == "no_checkin":
+        elif reply.outcome in ("no_checkin", "closed"):
             deps.later(answer_outside_checkin, reply, event, client)
 
     app.event("message")(direct_message)

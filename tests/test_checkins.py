@@ -496,7 +496,7 @@ def test_a_model_question_is_stored_with_what_wrote_it_and_the_thanks_is_scrubbe
     assert bots[1].text_scrubbed.startswith("Thanks, [person]!")
 
 
-def test_a_question_that_could_not_be_posted_is_asked_by_the_clock(
+def test_a_question_that_could_not_be_posted_is_posted_by_the_clock(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
     from bot.scheduler import tick
@@ -512,12 +512,103 @@ def test_a_question_that_could_not_be_posted_is_asked_by_the_clock(
     time.sleep(0.5)
     assert len(bot_messages(slack, "U0PERSON2")) == 1  # only the opener
     with app.deps.db.session() as session:
-        assert session.exec(select(Checkin)).one().answered_turns == 0  # the turn was given back
+        [pending] = session.exec(select(CheckinMessage).where(CheckinMessage.author == "bot")).all()
+    assert pending.slack_ts.startswith("pending:") and pending.text_raw.endswith("?")
     tick(app.deps, app.deps.clock() + timedelta(minutes=2))
     question = bot_messages(slack, "U0PERSON2")[1]
-    assert question["text"].endswith("?")
+    assert question["text"] == pending.text_raw
     with app.deps.db.session() as session:
-        assert session.exec(select(Checkin)).one().answered_turns == 1
+        posted = session.get(CheckinMessage, pending.id)
+    assert posted.slack_ts == question["ts"] and posted.text_raw is None
+    # A second tick posts nothing more.
+    tick(app.deps, app.deps.clock() + timedelta(minutes=4))
+    assert len(bot_messages(slack, "U0PERSON2")) == 2
+
+
+def test_a_turn_taken_just_before_a_crash_is_posted_by_the_clock(
+    app: RunningApp, slack: SlackStandIn
+) -> None:
+    from bot.checkins import take_turn
+    from bot.scheduler import tick
+
+    make_pilot(app.deps)
+    send_checkin(app)
+    now = app.deps.clock()
+    stored = record_reply(
+        app.deps.db,
+        slack_user_id="U0PERSON3",
+        channel_id=dm_channel("U0PERSON3"),
+        ts="5.1",
+        text="The login loops",
+        event_id=None,
+        now=now,
+    )
+    # The process takes its turn and dies before posting it.
+    turn = take_turn(app.deps.db, app.deps.analyzer, stored.checkin_id, now)
+    assert turn is not None
+    tick(app.deps, now + timedelta(minutes=2))
+    assert bot_messages(slack, "U0PERSON3")[1]["text"] == turn.text
+
+
+def test_a_person_slack_refuses_for_good_ends_the_check_in(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    send_checkin(app)
+    slack.error(
+        "chat.postMessage",
+        "account_inactive",
+        times=5,
+        when=lambda p: p.get("channel") == dm_channel("U0PERSON4"),
+    )
+    reply(sender, "U0PERSON4", "It's slow")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        with app.deps.db.session() as session:
+            if session.exec(select(Checkin)).one().status == CheckinStatus.EXPIRED:
+                break
+        time.sleep(0.05)
+    with app.deps.db.session() as session:
+        assert session.exec(select(Checkin)).one().status == CheckinStatus.EXPIRED
+        assert (
+            session.exec(select(CheckinMessage).where(CheckinMessage.author == "bot")).all() == []
+        )
+
+
+def test_a_reply_in_a_closed_check_ins_thread_is_not_moved_to_another(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    from bot.checkins import send_checkins
+    from bot.pilots import PilotSpec, create_pilot
+
+    make_pilot(app.deps)
+    create_pilot(
+        app.deps.db,
+        app.deps.client,
+        PilotSpec(
+            name="second",
+            tool="Claude",
+            leadership_channel="C0LEADERS",
+            members=("U0PERSON1",),
+            min_group_size=3,
+        ),
+    )
+    send_checkin(app)
+    send_checkins(
+        app.deps.db,
+        app.deps.sending_client,
+        "second",
+        now=app.deps.clock(),
+        options=app.deps.send_options,
+    )
+    copilot_opener = bot_messages(slack, "U0PERSON1")[0]
+    reply(sender, "U0PERSON1", "nothing to add", thread_ts=copilot_opener["ts"])
+    wait_messages(slack, "U0PERSON1", 3)  # the Copilot check-in closes at once
+    reply(sender, "U0PERSON1", "Oh, one more thing about Copilot", thread_ts=copilot_opener["ts"])
+    answer = wait_messages(slack, "U0PERSON1", 4)[3]
+    assert "That check-in has closed" in json.dumps(answer["blocks"])
+    with app.deps.db.session() as session:
+        assert len(session.exec(select(Checkin)).all()) == 1  # nothing reached the other pilot's
 
 
 def test_names_learnt_from_the_workspace_are_scrubbed_too(

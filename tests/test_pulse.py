@@ -509,16 +509,19 @@ def test_a_champion_nudges_non_responders_without_learning_who(
     sender.action("U0CHAMPION", nudge["action_id"], nudge["value"])
     reply = slack.wait_for("response_url", 2)[1]
     # Never how many: with "delivered 6" shown, that would give away the withheld count.
-    assert reply.params["text"] == "Sent a friendly nudge to everyone who hasn't answered yet."
+    assert (
+        reply.params["text"]
+        == "This week's reminder is on its way to anyone who hasn't answered yet."
+    )
     assert "U0PERSON" not in json.dumps(reply.params)
     assert [len(slack.messages[dm_channel(p)]) for p in PEOPLE] == [1, 2, 2, 2, 2, 2]
     # A second nudge, or one from someone who is not a champion, sends nothing.
     sender.action("U0CHAMPION", nudge["action_id"], nudge["value"])
     sender.action("U0PERSON2", nudge["action_id"], nudge["value"])
     replies = slack.wait_for("response_url", 4)
-    texts = sorted(r.params["text"] for r in replies[2:])
-    assert texts[0].startswith("No nudge sent: the reminder for")
-    assert "is for a pilot's champions" in texts[1]
+    texts = {r.params["text"] for r in replies[2:]}
+    assert "This week's reminder has gone out already; nobody is reminded twice." in texts
+    assert any("is for a pilot's champions" in text for text in texts)
     assert [len(slack.messages[dm_channel(p)]) for p in PEOPLE] == [1, 2, 2, 2, 2, 2]
 
 
@@ -680,3 +683,39 @@ def test_what_is_left_of_a_closed_round_is_not_sent(app: RunningApp, slack: Slac
     )
     assert result.progress is None and "closed on" in result.note
     assert slack.calls_to("chat.postMessage") == []
+
+
+def test_counts_that_would_give_a_withheld_one_away_are_withheld_with_it(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn, tmp_path
+) -> None:
+    from bot.pilots import get_pilot
+    from bot.questions import import_questions, parse_toml
+
+    make_pilot(app.deps)
+    two_options = (
+        '[[question]]\nkey = "used"\nkind = "choice"\ntext = "Did you use {tool}?"\n'
+        'options = [{value = 0, label = "No"}, {value = 1, label = "Yes"}]\n'
+    )
+    with app.deps.db.transaction() as session:
+        import_questions(session, get_pilot(session, "support-copilot"), parse_toml(two_options))
+    # One person stops before the pulse: six members, five recipients.
+    with app.deps.db.transaction() as session:
+        person = session.exec(
+            select(Participant).where(Participant.slack_user_id == "U0PERSON6")
+        ).one()
+        person.opted_out_at = app.deps.clock()
+        session.add(person)
+    send(app.deps)
+    for person in PEOPLE[:4]:
+        click(sender, slack, person, "Yes")
+    click(sender, slack, "U0PERSON5", "No")
+    report = build_report(app.deps.db, "support-copilot", None, app.deps.clock())
+    assert report["responded"] == 5
+    [used] = report["questions"]
+    # One "No": its count is withheld, so is "Yes" (5 - 4 = 1), and so is the mean (0.8).
+    assert [option["count"] for option in used["distribution"]] == [None, None]
+    assert used["mean"] is None and used["n"] == 5
+    # Six members minus five recipients would show that one person stopped.
+    assert (
+        report["people"]["members"] is None and "paused or stopped" in report["withheld"]["members"]
+    )

@@ -59,3 +59,21 @@ def test_dates_times_and_amounts_stay(text: str) -> None:
 
 def test_without_names_only_contact_details_go() -> None:
     assert scrub("Ada emailed ada@example.com") == "Ada emailed [email]"
+
+
+def test_workspace_names_count_only_where_they_look_like_names() -> None:
+    scrubber = Scrubber(
+        ["Ada Lovelace"], workspace_names=["Tom Reedley", "Sam Love", "Ann Day", "Max Power-Smith"]
+    )
+    # Surnames that are everyday words stay words...
+    assert (
+        scrubber.scrub("Love the new button, saves me a day a week")
+        == "Love the new button, saves me a day a week"
+    )
+    assert scrubber.scrub("Power-users like it") == "Power-users like it"
+    # ...and names in mid-sentence, or next to another name, go.
+    assert scrubber.scrub("My manager Tom Reedley says no") == "My manager [person] says no"
+    assert scrubber.scrub("Tom Reedley says no") == "[person] says no"
+    assert scrubber.scrub("I told Day about it") == "I told [person] about it"
+    # The pilot's own people are found in any case, anywhere.
+    assert scrubber.scrub("lovelace knows") == "[person] knows"

@@ -36,6 +36,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("prompt_version", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True)
         )
+    # Bot turns written before this revision were kept unscrubbed (the thanks names the
+    # person); they serve no report, so they go.
+    op.execute("UPDATE checkin_message SET text_scrubbed = NULL WHERE author = 'bot'")
 
     # ### end Alembic commands ###
 
