@@ -65,6 +65,27 @@ def reply(sender: SlackSender, user: str, text: str, **kwargs: object) -> tuple[
     return ts, response
 
 
+def two_pilots_checking_in(app: RunningApp) -> None:
+    """U0PERSON1 is in two pilots, and both have sent their check-in."""
+    from bot.checkins import send_checkins
+    from bot.pilots import PilotSpec, create_pilot
+
+    make_pilot(app.deps)
+    spec = PilotSpec(
+        name="second",
+        tool="Claude",
+        leadership_channel="C0LEADERS",
+        members=("U0PERSON1",),
+        min_group_size=3,
+    )
+    create_pilot(app.deps.db, app.deps.client, spec)
+    send_checkin(app)
+    deps = app.deps
+    send_checkins(
+        deps.db, deps.sending_client, "second", now=deps.clock(), options=deps.send_options
+    )
+
+
 def bot_messages(slack: SlackStandIn, user: str) -> list[dict]:
     return [m for m in slack.messages.get(dm_channel(user), [])]
 
@@ -578,29 +599,7 @@ def test_a_person_slack_refuses_for_good_ends_the_check_in(
 def test_a_reply_in_a_closed_check_ins_thread_is_not_moved_to_another(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot.checkins import send_checkins
-    from bot.pilots import PilotSpec, create_pilot
-
-    make_pilot(app.deps)
-    create_pilot(
-        app.deps.db,
-        app.deps.client,
-        PilotSpec(
-            name="second",
-            tool="Claude",
-            leadership_channel="C0LEADERS",
-            members=("U0PERSON1",),
-            min_group_size=3,
-        ),
-    )
-    send_checkin(app)
-    send_checkins(
-        app.deps.db,
-        app.deps.sending_client,
-        "second",
-        now=app.deps.clock(),
-        options=app.deps.send_options,
-    )
+    two_pilots_checking_in(app)
     copilot_opener = bot_messages(slack, "U0PERSON1")[0]
     reply(sender, "U0PERSON1", "nothing to add", thread_ts=copilot_opener["ts"])
     wait_messages(slack, "U0PERSON1", 3)  # the Copilot check-in closes at once
@@ -632,30 +631,9 @@ def test_names_learnt_from_the_workspace_are_scrubbed_too(
 def test_a_reply_in_a_check_ins_thread_joins_that_pilots_check_in(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot.checkins import send_checkins
-    from bot.pilots import PilotSpec, create_pilot
     from storage.models import Round
 
-    make_pilot(app.deps)
-    create_pilot(
-        app.deps.db,
-        app.deps.client,
-        PilotSpec(
-            name="second",
-            tool="Claude",
-            leadership_channel="C0LEADERS",
-            members=("U0PERSON1",),
-            min_group_size=3,
-        ),
-    )
-    send_checkin(app)
-    send_checkins(
-        app.deps.db,
-        app.deps.sending_client,
-        "second",
-        now=app.deps.clock(),
-        options=app.deps.send_options,
-    )
+    two_pilots_checking_in(app)
     copilot_opener, claude_opener = bot_messages(slack, "U0PERSON1")[:2]
     assert "Copilot" in copilot_opener["text"] and "Claude" in claude_opener["text"]
     reply(sender, "U0PERSON1", "About Copilot: it saves me hours", thread_ts=copilot_opener["ts"])
