@@ -15,10 +15,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.deps import build_analyzer  # noqa: E402
-from bot.evaluation import evaluate, load  # noqa: E402
-from bot.scrub import scrub  # noqa: E402
-from bot.settings import Settings, SettingsError  # noqa: E402
+from bot.devkit.evaluation import evaluate, load  # noqa: E402
+from bot.privacy.scrub import scrub  # noqa: E402
+from bot.runtime.deps import build_analyzer  # noqa: E402
+from bot.runtime.settings import Settings, SettingsError  # noqa: E402
 
 # The first three sets were used while developing the local analyzer (the third only a little:
 # its writer had been shown a phrase that was also in the analyzer). The last was written

@@ -18,7 +18,7 @@ BOT_TOKEN = "xoxb-standin-token"
 
 
 class StandIn:
-    """`python -m bot.slack_standin` in a child process, so its memory and CPU are its own."""
+    """`python -m bot.devkit.slack_standin` in a child process, so its memory and CPU are its own."""
 
     def __init__(
         self, *, latency: float = 0.0, rates: dict[str, int] | None = None, users: int = 0
@@ -26,7 +26,7 @@ class StandIn:
         args = [
             sys.executable,
             "-m",
-            "bot.slack_standin",
+            "bot.devkit.slack_standin",
             "--latency",
             str(latency),
             "--no-record",

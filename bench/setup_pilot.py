@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.questions import install_default_questions
+from bot.pilots.question import install_default_questions
 from storage import Database
 from storage.models import Participant, Pilot
 

@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import DEFAULT_PG_ADMIN, temporary_postgres
 from sqlalchemy import text
 
-from bot.periods import period_of
-from bot.questions import install_default_questions, questions_of
-from bot.status import status_reply
+from bot.pilots.period import period_of
+from bot.pilots.question import install_default_questions, questions_of
+from bot.reporting.status import status_reply
 from storage import Database
 from storage.models import (
     Answer,

@@ -12,7 +12,7 @@ from handlers import events, home, messages, pulse, status
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.deps import Deps
+    from bot.runtime.deps import Deps
 
 MODULES = (events, status, home, pulse, messages)
 

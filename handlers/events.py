@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App, BoltResponse
 
-from bot.events import already_handled
+from bot.checkins.event import already_handled
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.runtime.deps import Deps
 
 
 def register(app: App, deps: Deps) -> None:

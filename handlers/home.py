@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from bot.home import ERASE_ACTION, home_view
-from bot.own_data import erase
+from bot.privacy.own_data import erase
+from bot.views.home import ERASE_ACTION, home_view
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.runtime.deps import Deps
 
 
 def publish_home(deps: Deps, client: WebClient, user_id: str) -> None:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.checkin_views import no_checkin_blocks, no_checkin_text
-from bot.checkins import Reply, answer, record_reply
+from bot.checkins.conversation import Reply, answer, record_reply
+from bot.views.checkin import no_checkin_blocks, no_checkin_text
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.runtime.deps import Deps
 
 log = logging.getLogger(__name__)
 

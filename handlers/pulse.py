@@ -15,11 +15,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import participants
-from bot.analyses import run as run_analyses
-from bot.answers import Outcome, load_survey, record_answers, record_click
-from bot.periods import local_day
-from bot.pulse_views import (
+from bot.analysis.queue import run as run_analyses
+from bot.pilots import participant as participants
+from bot.pilots.period import local_day
+from bot.pulse.answer import Outcome, load_survey, record_answers, record_click
+from bot.views.pulse import (
     ANSWER_ACTION_PATTERN,
     CHANGE_ACTION,
     CONTINUE_ACTION,
@@ -42,7 +42,7 @@ from bot.pulse_views import (
 from handlers.home import publish_home
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.runtime.deps import Deps
 
 log = logging.getLogger(__name__)
 

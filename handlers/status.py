@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App, Respond
 
-from bot.status import nudge, status_reply
-from bot.views import NUDGE_ACTION
+from bot.reporting.status import nudge, status_reply
+from bot.views.blocks import NUDGE_ACTION
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
+    from bot.runtime.deps import Deps
 
 
 def register(app: App, deps: Deps) -> None:

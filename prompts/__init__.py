@@ -3,7 +3,7 @@
 Each file starts with a header of `# key: value` lines; `version` is required and is stored with
 every row a model produced from the prompt, so a change of wording can be traced in the data.
 The rest of the file is the prompt. Prompts hold instructions only: people's words are sent
-separately, as delimited data (see `bot.model_analyzer`).
+separately, as delimited data (see `bot.analysis.model`).
 """
 
 from __future__ import annotations

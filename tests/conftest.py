@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app import build_app
-from bot.deps import Deps, build_deps
-from bot.server import BackgroundServer
-from bot.settings import Settings
-from bot.slack_requests import SlackSender
-from bot.slack_standin import SlackStandIn
+from bot.devkit.slack_requests import SlackSender
+from bot.devkit.slack_standin import SlackStandIn
+from bot.runtime.app import build_app
+from bot.runtime.deps import Deps, build_deps
+from bot.runtime.server import BackgroundServer
+from bot.runtime.settings import Settings
 from storage import Database
 
 PG_ADMIN_URL = os.environ.get(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.deps import Deps
-from bot.outreach import SendResult
-from bot.pilots import PilotSpec, create_pilot
-from bot.pulse import send_pulse, send_reminder
-from bot.slack_requests import SlackSender
-from bot.slack_standin import SlackStandIn
+from bot.devkit.slack_requests import SlackSender
+from bot.devkit.slack_standin import SlackStandIn
+from bot.outreach.pulse import send_pulse, send_reminder
+from bot.outreach.sending import SendResult
+from bot.pilots.pilot import PilotSpec, create_pilot
+from bot.runtime.deps import Deps
 
 PEOPLE = [f"U0PERSON{i}" for i in range(1, 7)]
 
@@ -128,3 +128,45 @@ def answer_all(
     view = last_view(slack, opened_before + 1)
     response = sender.view_submission(user_id, view, modal_values(view, rest))
     assert response.status_code == 200, response.text
+
+
+def crowd(slack: SlackStandIn, prefix: str, count: int, channel: str, **profile: Any) -> list[str]:
+    """`count` made-up people (user ids starting with `prefix`), all in `channel`."""
+    people = [f"{prefix}{index:07d}" for index in range(count)]
+    for user_id in people:
+        slack.add_user(user_id, real_name=f"Person {user_id}", **profile)
+    slack.add_channel(channel, name=channel.lower(), members=people)
+    return people
+
+
+def make_crowd_pilot(
+    deps: Deps, slack: SlackStandIn, name: str, prefix: str, count: int
+) -> list[str]:
+    """A pilot of `count` made-up people, taken from a channel of their own."""
+    channel = f"C0{name.upper()}"
+    people = crowd(slack, prefix, count, channel)
+    create_pilot(
+        deps.db,
+        deps.client,
+        PilotSpec(
+            name=name, tool="Copilot", leadership_channel="C0LEADERS", members_from_channel=channel
+        ),
+    )
+    return people
+
+
+def store_reply(
+    deps: Deps, user_id: str, text: str, *, ts: str, now: Any, event_id: str | None = None
+):
+    """A check-in reply stored as the Events API listener stores it, with no bot turn after."""
+    from bot.checkins.conversation import record_reply
+
+    return record_reply(
+        deps.db,
+        slack_user_id=user_id,
+        channel_id=dm_channel(user_id),
+        ts=ts,
+        text=text,
+        event_id=event_id,
+        now=now,
+    )

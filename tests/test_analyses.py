@@ -6,10 +6,10 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.analyses import ANSWER, enqueue, run
-from bot.analysis import TextAnalysis
-from bot.deps import Deps
-from bot.local_analyzer import LocalAnalyzer
+from bot.analysis.analyzer import TextAnalysis
+from bot.analysis.local import LocalAnalyzer
+from bot.analysis.queue import ANSWER, enqueue, run
+from bot.runtime.deps import Deps
 from storage.models import Analysis, AnalysisTheme, Answer, Delivery, DeliveryStatus
 from storage.types import utcnow
 from tests.pulse_helpers import make_pilot
@@ -17,9 +17,9 @@ from tests.pulse_helpers import make_pilot
 
 def _an_answer(deps: Deps, words: str) -> tuple[int, int, int]:
     """A comment answer row; returns (answer id, round id, participant id)."""
-    from bot.pilots import get_pilot
-    from bot.questions import questions_of
-    from bot.rounds import open_round
+    from bot.outreach.round import open_round
+    from bot.pilots.pilot import get_pilot
+    from bot.pilots.question import questions_of
 
     make_pilot(deps)
     with deps.db.session() as session:
@@ -92,9 +92,9 @@ def test_an_analysis_of_old_words_never_overwrites_the_new(deps: Deps) -> None:
 
 
 def test_a_live_sender_keeps_its_claims(deps: Deps) -> None:
-    from bot.delivery import Sender
-    from bot.pilots import get_pilot
-    from bot.rounds import open_round
+    from bot.outreach.delivery import Sender
+    from bot.outreach.round import open_round
+    from bot.pilots.pilot import get_pilot
 
     make_pilot(deps)
     with deps.db.session() as session:

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.analysis import FollowUp, TextAnalysis, Turn
-from bot.evaluation import evaluate, load
-from bot.local_analyzer import LocalAnalyzer, followup
-from bot.model_analyzer import ModelAnalyzer
-from bot.scrub import scrub
+from bot.analysis.analyzer import FollowUp, TextAnalysis, Turn
+from bot.analysis.local import LocalAnalyzer, followup
+from bot.analysis.model import ModelAnalyzer
+from bot.devkit.evaluation import evaluate, load
+from bot.privacy.scrub import scrub
 from tests.openai_standin import OpenAIStandIn
 
 DATA = Path(__file__).parent / "data"

@@ -12,13 +12,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.analyses import backlog
-from bot.checkins import record_reply
-from bot.cli import main
-from bot.model_analyzer import ModelAnalyzer
-from bot.retention import purge_raw_text
-from bot.slack_requests import SlackSender
-from bot.slack_standin import SlackStandIn
+from bot.analysis.model import ModelAnalyzer
+from bot.analysis.queue import backlog
+from bot.devkit.slack_requests import SlackSender
+from bot.devkit.slack_standin import SlackStandIn
+from bot.privacy.retention import purge_raw_text
+from bot.runtime.cli import main
 from storage.models import (
     Analysis,
     AnalysisStatus,
@@ -29,13 +28,13 @@ from storage.models import (
 )
 from tests.conftest import RunningApp
 from tests.openai_standin import OpenAIStandIn
-from tests.pulse_helpers import PEOPLE, dm_channel, make_pilot
+from tests.pulse_helpers import PEOPLE, dm_channel, make_pilot, store_reply
 
 _ts = itertools.count(1)
 
 
 def send_checkin(app: RunningApp) -> None:
-    from bot.checkins import send_checkins
+    from bot.checkins.conversation import send_checkins
 
     result = send_checkins(
         app.deps.db,
@@ -67,8 +66,8 @@ def reply(sender: SlackSender, user: str, text: str, **kwargs: object) -> tuple[
 
 def two_pilots_checking_in(app: RunningApp) -> None:
     """U0PERSON1 is in two pilots, and both have sent their check-in."""
-    from bot.checkins import send_checkins
-    from bot.pilots import PilotSpec, create_pilot
+    from bot.checkins.conversation import send_checkins
+    from bot.pilots.pilot import PilotSpec, create_pilot
 
     make_pilot(app.deps)
     spec = PilotSpec(
@@ -235,8 +234,8 @@ def test_a_dm_with_no_check_in_open_gets_a_helpful_answer(
 def test_paused_or_stopped_people_get_no_check_in(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot import participants
-    from bot.checkins import send_checkins
+    from bot.checkins.conversation import send_checkins
+    from bot.pilots import participant as participants
 
     make_pilot(app.deps)
     with app.deps.db.session() as session:
@@ -264,14 +263,8 @@ def test_the_backlog_analyses_what_was_stored_but_never_analysed(
     send_checkin(app)
     now = app.deps.clock()
     # A reply stored by a process that died before analysing it.
-    stored = record_reply(
-        app.deps.db,
-        slack_user_id="U0PERSON1",
-        channel_id=dm_channel("U0PERSON1"),
-        ts="1.1",
-        text="It saves me hours every week",
-        event_id="Ev1",
-        now=now,
+    stored = store_reply(
+        app.deps, "U0PERSON1", "It saves me hours every week", ts="1.1", now=now, event_id="Ev1"
     )
     assert stored.outcome == "stored"
     with app.deps.db.session() as session:
@@ -405,7 +398,7 @@ def test_analyze_reads_lines_and_scrubs_a_pilots_names(
 def test_a_person_sees_their_own_words_and_can_delete_all_their_answers(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot.report import build_report
+    from bot.reporting.report import build_report
     from storage.models import Answer
     from tests.pulse_helpers import answer_all, send
 
@@ -520,7 +513,7 @@ def test_a_model_question_is_stored_with_what_wrote_it_and_the_thanks_is_scrubbe
 def test_a_question_that_could_not_be_posted_is_posted_by_the_clock(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot.scheduler import tick
+    from bot.runtime.clock import tick
 
     make_pilot(app.deps)
     send_checkin(app)
@@ -549,21 +542,13 @@ def test_a_question_that_could_not_be_posted_is_posted_by_the_clock(
 def test_a_turn_taken_just_before_a_crash_is_posted_by_the_clock(
     app: RunningApp, slack: SlackStandIn
 ) -> None:
-    from bot.checkins import take_turn
-    from bot.scheduler import tick
+    from bot.checkins.conversation import take_turn
+    from bot.runtime.clock import tick
 
     make_pilot(app.deps)
     send_checkin(app)
     now = app.deps.clock()
-    stored = record_reply(
-        app.deps.db,
-        slack_user_id="U0PERSON3",
-        channel_id=dm_channel("U0PERSON3"),
-        ts="5.1",
-        text="The login loops",
-        event_id=None,
-        now=now,
-    )
+    stored = store_reply(app.deps, "U0PERSON3", "The login loops", ts="5.1", now=now)
     # The process takes its turn and dies before posting it.
     turn = take_turn(app.deps.db, app.deps.analyzer, stored.checkin_id, now)
     assert turn is not None
@@ -613,7 +598,7 @@ def test_a_reply_in_a_closed_check_ins_thread_is_not_moved_to_another(
 def test_names_learnt_from_the_workspace_are_scrubbed_too(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot.workspace import sync_names
+    from bot.privacy.names import sync_names
 
     slack.add_user("U0OUTSIDER", real_name="Tom Reedley", display_name="Tom")
     make_pilot(app.deps)

@@ -6,7 +6,7 @@ import io
 import json
 import re
 
-from bot.demo import run_demo
+from bot.devkit.demo import run_demo
 
 
 def test_the_demo_runs_the_whole_pulse_offline() -> None:

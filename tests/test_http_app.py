@@ -8,10 +8,10 @@ import time
 import httpx
 import pytest
 
-from bot.deps import build_deps
-from bot.pilots import PilotSpec, create_pilot
-from bot.slack_requests import SlackSender
-from bot.slack_standin import SlackStandIn
+from bot.devkit.slack_requests import SlackSender
+from bot.devkit.slack_standin import SlackStandIn
+from bot.pilots.pilot import PilotSpec, create_pilot
+from bot.runtime.deps import build_deps
 from storage import Database
 from storage.models import SlackEvent
 from tests.conftest import RunningApp, make_settings

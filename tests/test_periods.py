@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import periods
+from bot.pilots import period as periods
 
 
 def test_period_follows_the_pilots_time_zone() -> None:

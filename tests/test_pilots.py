@@ -7,10 +7,11 @@ import json
 import pytest
 from sqlmodel import select
 
-from bot.cli import main
-from bot.slack_standin import SlackStandIn
+from bot.devkit.slack_standin import SlackStandIn
+from bot.runtime.cli import main
 from storage import Database
 from storage.models import Participant, Pilot, Question, QuestionSet, Role
+from tests.pulse_helpers import crowd
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -73,10 +74,7 @@ def test_create_from_a_channel_leaves_out_bots_the_deleted_and_the_app(
 def test_members_come_from_every_page_of_the_channel(
     env: dict, db: Database, slack: SlackStandIn, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    many = [f"U1{index:07d}" for index in range(1234)]
-    for user_id in many:
-        slack.add_user(user_id, real_name=f"Person {user_id}", tz="Europe/Paris")
-    slack.add_channel("C0BIG", name="everyone", members=many)
+    crowd(slack, "U1", 1234, "C0BIG", tz="Europe/Paris")
     code, _, err = run(
         capsys,
         "pilot",

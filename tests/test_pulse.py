@@ -10,10 +10,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
-from bot.questions import DEFAULT_QUESTIONS
-from bot.report import build_report, report_csv
-from bot.slack_requests import SlackSender
-from bot.slack_standin import SlackStandIn
+from bot.devkit.slack_requests import SlackSender
+from bot.devkit.slack_standin import SlackStandIn
+from bot.pilots.question import DEFAULT_QUESTIONS
+from bot.reporting.report import build_report, report_csv
 from storage.models import Answer, Delivery, DeliveryStatus, Participant, Purpose
 from tests.conftest import RunningApp
 from tests.pulse_helpers import (
@@ -23,6 +23,7 @@ from tests.pulse_helpers import (
     click,
     dm_channel,
     last_view,
+    make_crowd_pilot,
     make_pilot,
     modal_values,
     pulse_message,
@@ -257,29 +258,14 @@ def test_permanent_failures_are_recorded_with_their_reason(
 
 
 def test_two_concurrent_senders_send_each_dm_once(app: RunningApp, slack: SlackStandIn) -> None:
-    from bot.delivery import Sender, SendOptions
-    from bot.pilots import get_pilot
-    from bot.pulse import pulse_composer
-    from bot.questions import questions_of
-    from bot.rounds import open_round
+    from bot.outreach.delivery import Sender, SendOptions
+    from bot.outreach.pulse import pulse_composer
+    from bot.outreach.round import open_round
+    from bot.pilots.pilot import get_pilot
+    from bot.pilots.question import questions_of
     from storage.models import RoundKind
 
-    extra = [f"U2{i:07d}" for i in range(120)]
-    for user_id in extra:
-        slack.add_user(user_id, real_name=f"Extra {user_id}")
-    slack.add_channel("C0MANY", name="many", members=extra)
-    from bot.pilots import PilotSpec, create_pilot
-
-    create_pilot(
-        app.deps.db,
-        app.deps.client,
-        PilotSpec(
-            name="many",
-            tool="Copilot",
-            leadership_channel="C0LEADERS",
-            members_from_channel="C0MANY",
-        ),
-    )
+    extra = make_crowd_pilot(app.deps, slack, "many", "U2", 120)
     with app.deps.db.session() as session:
         pilot = get_pilot(session, "many")
     opened = open_round(app.deps.db, pilot, RoundKind.PULSE, app.deps.clock(), close_after_days=6)
@@ -439,23 +425,9 @@ def test_a_killed_sender_loses_nothing_and_a_rerun_finishes(
     import sys
     import time
 
-    from bot.pilots import PilotSpec, create_pilot
     from tests.conftest import SIGNING_SECRET
 
-    people = [f"U3{i:07d}" for i in range(300)]
-    for user_id in people:
-        slack.add_user(user_id, real_name=f"Person {user_id}")
-    slack.add_channel("C0KILL", name="kill", members=people)
-    create_pilot(
-        app.deps.db,
-        app.deps.client,
-        PilotSpec(
-            name="kill",
-            tool="Copilot",
-            leadership_channel="C0LEADERS",
-            members_from_channel="C0KILL",
-        ),
-    )
+    people = make_crowd_pilot(app.deps, slack, "kill", "U3", 300)
     slack.latency = 0.02
     slack.rate_limit("chat.postMessage", 100)
     env = {
@@ -600,7 +572,7 @@ def test_the_home_tab_pauses_stops_and_starts_again(
 def test_a_champion_who_answers_too_needs_one_more_person_and_small_counts_stay_hidden(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot.pilots import PilotSpec, create_pilot
+    from bot.pilots.pilot import PilotSpec, create_pilot
 
     create_pilot(
         app.deps.db,
@@ -637,7 +609,7 @@ def test_a_champion_who_answers_too_needs_one_more_person_and_small_counts_stay_
 def test_a_round_still_open_next_week_is_what_status_and_reminders_see(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot import periods
+    from bot.pilots import period as periods
 
     make_pilot(app.deps)
     sent_at = app.deps.clock()
@@ -657,11 +629,11 @@ def test_a_round_still_open_next_week_is_what_status_and_reminders_see(
 def test_what_is_left_of_a_closed_round_is_not_sent(app: RunningApp, slack: SlackStandIn) -> None:
     from dataclasses import replace
 
-    from bot import periods
-    from bot.outreach import send_round
-    from bot.pilots import get_pilot
-    from bot.pulse import _composer
-    from bot.rounds import open_round
+    from bot.outreach.pulse import _composer
+    from bot.outreach.round import open_round
+    from bot.outreach.sending import send_round
+    from bot.pilots import period as periods
+    from bot.pilots.pilot import get_pilot
     from storage.models import RoundKind
 
     make_pilot(app.deps)
@@ -688,8 +660,8 @@ def test_what_is_left_of_a_closed_round_is_not_sent(app: RunningApp, slack: Slac
 def test_counts_that_would_give_a_withheld_one_away_are_withheld_with_it(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn, tmp_path
 ) -> None:
-    from bot.pilots import get_pilot
-    from bot.questions import import_questions, parse_toml
+    from bot.pilots.pilot import get_pilot
+    from bot.pilots.question import import_questions, parse_toml
 
     make_pilot(app.deps)
     two_options = (

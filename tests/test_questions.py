@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.cli import main
-from bot.questions import DEFAULT_QUESTIONS, QuestionsError, export_toml, parse_toml
-from bot.slack_requests import SlackSender
-from bot.slack_standin import SlackStandIn
+from bot.devkit.slack_requests import SlackSender
+from bot.devkit.slack_standin import SlackStandIn
+from bot.pilots.question import DEFAULT_QUESTIONS, QuestionsError, export_toml, parse_toml
+from bot.runtime.cli import main
 from storage.models import Answer, Question, QuestionSet
 from tests.conftest import RunningApp
 from tests.pulse_helpers import click, make_pilot, pulse_message, send

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from bot import periods
-from bot.cli import main
-from bot.slack_requests import SlackSender
-from bot.slack_standin import SlackStandIn
+from bot.devkit.slack_requests import SlackSender
+from bot.devkit.slack_standin import SlackStandIn
+from bot.pilots import period as periods
+from bot.runtime.cli import main
 from tests.conftest import RunningApp
 from tests.pulse_helpers import PEOPLE, answer_all, make_pilot, send
 

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from bot import periods
-from bot.deps import Deps
-from bot.scheduler import tick
-from bot.slack_requests import SlackSender
-from bot.slack_standin import SlackStandIn
+from bot.devkit.slack_requests import SlackSender
+from bot.devkit.slack_standin import SlackStandIn
+from bot.pilots import period as periods
+from bot.runtime.clock import tick
+from bot.runtime.deps import Deps
 from storage.models import Delivery, Pilot, Purpose, Round
 from tests.conftest import RunningApp
-from tests.pulse_helpers import PEOPLE, click, dm_channel, make_pilot
+from tests.pulse_helpers import PEOPLE, click, dm_channel, make_pilot, store_reply
 
 
 def _pilot(deps: Deps) -> Pilot:
@@ -113,7 +113,7 @@ def test_the_reminder_follows_at_its_slot_to_those_who_have_not_answered(
 
 
 def test_a_round_left_unsent_is_finished_by_the_next_tick(deps: Deps, slack: SlackStandIn) -> None:
-    from bot.rounds import open_round
+    from bot.outreach.round import open_round
 
     make_pilot(deps)
     pilot = _pilot(deps)
@@ -128,7 +128,6 @@ def test_a_round_left_unsent_is_finished_by_the_next_tick(deps: Deps, slack: Sla
 def test_the_check_in_goes_out_at_its_slot_and_expires_with_its_round(
     deps: Deps, slack: SlackStandIn
 ) -> None:
-    from bot.checkins import record_reply
     from storage.models import Checkin, CheckinStatus
 
     make_pilot(deps)
@@ -143,15 +142,7 @@ def test_the_check_in_goes_out_at_its_slot_and_expires_with_its_round(
     assert _dms(slack) == 12
     opener = slack.messages[dm_channel("U0PERSON1")][1]
     assert "quick check-in" in opener["text"]
-    reply = record_reply(
-        deps.db,
-        slack_user_id="U0PERSON1",
-        channel_id=dm_channel("U0PERSON1"),
-        ts="9.1",
-        text="fine so far",
-        event_id=None,
-        now=slot + timedelta(hours=3),
-    )
+    reply = store_reply(deps, "U0PERSON1", "fine so far", ts="9.1", now=slot + timedelta(hours=3))
     assert reply.outcome == "stored"
     tick(deps, slot + timedelta(days=7))
     with deps.db.session() as session:

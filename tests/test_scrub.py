@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.scrub import Scrubber, scrub
+from bot.privacy.scrub import Scrubber, scrub
 
 NAMES = [
     "Ada Lovelace",

@@ -6,7 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import DEFAULT_DATABASE_URL, DEFAULT_SLACK_API_URL, Settings, SettingsError
+from bot.runtime.settings import (
+    DEFAULT_DATABASE_URL,
+    DEFAULT_SLACK_API_URL,
+    Settings,
+    SettingsError,
+)
 
 
 def test_defaults_when_nothing_is_set() -> None:

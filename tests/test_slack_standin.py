@@ -26,7 +26,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.webhook import WebhookClient
 
-from bot.slack_standin import Call, SlackStandIn
+from bot.devkit.slack_standin import Call, SlackStandIn
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TS_PATTERN = re.compile(r"^\d{10}\.\d{6}$")
@@ -649,7 +649,7 @@ def test_command_line_serves_until_sigterm() -> None:
         [
             sys.executable,
             "-m",
-            "bot.slack_standin",
+            "bot.devkit.slack_standin",
             "--users",
             "3",
             "--rate",
@@ -691,7 +691,7 @@ def test_command_line_serves_until_sigterm() -> None:
 
 def test_importing_needs_only_the_standard_library() -> None:
     code = (
-        "import sys, bot.slack_standin; "
+        "import sys, bot.devkit.slack_standin; "
         "loaded = {m.split('.')[0] for m in sys.modules}; "
         "print(sorted(loaded & {'websockets', 'slack_sdk', 'slack_bolt'}))"
     )

@@ -1,0 +1,376 @@
+"""Pilots and the people in them: creating a pilot from Slack's member lists, listing pilots,
+and finding the pilots a person may see the figures of."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import case, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.errors import NotFound, PulseError
+from bot.pilots.period import zone
+from bot.pilots.question import install_default_questions
+from bot.privacy.names import remember
+from storage import Database
+from storage.models import Participant, Pilot, Role
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MIN_GROUP_FLOOR = 3
+DEFAULT_MIN_GROUP = 5
+# Slack's own system user, which is neither a bot nor a person.
+_SLACKBOT = "USLACKBOT"
+
+
+@dataclass(frozen=True)
+class Person:
+    """A workspace member as Slack describes them, reduced to what the pilot keeps."""
+
+    user_id: str
+    real_name: str | None = None
+    display_name: str | None = None
+    tz: str | None = None
+
+
+@dataclass
+class Roster:
+    """The people resolved for a pilot, and who was left out and why."""
+
+    people: dict[str, Person] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PilotSpec:
+    """What an operator asks for when creating a pilot."""
+
+    name: str
+    tool: str
+    leadership_channel: str
+    members: tuple[str, ...] = ()
+    members_from_channel: str | None = None
+    champions: tuple[str, ...] = ()
+    admins: tuple[str, ...] = ()
+    timezone: str | None = None
+    min_group_size: int = DEFAULT_MIN_GROUP
+    workflow: str | None = None
+
+
+@dataclass(frozen=True)
+class PilotSummary:
+    name: str
+    tool: str
+    leadership_channel: str
+    timezone: str
+    min_group_size: int
+    members: int
+    champions: int
+    created: str
+
+
+def split_ids(value: str | None) -> tuple[str, ...]:
+    """`U1, U2,U3` → ("U1", "U2", "U3"), duplicates removed, order kept."""
+    if not value:
+        return ()
+    seen: dict[str, None] = {}
+    for part in value.split(","):
+        part = part.strip()
+        if part:
+            seen[part] = None
+    return tuple(seen)
+
+
+def check_spec(spec: PilotSpec) -> None:
+    """Refuse a spec that cannot make a pilot, before anything is asked of Slack."""
+    if not spec.name.strip() or len(spec.name) > 80:
+        raise PulseError("a pilot needs a name of 1 to 80 characters")
+    if not spec.tool.strip():
+        raise PulseError("--tool: say which AI tool the pilot adopts")
+    if not spec.leadership_channel.startswith(("C", "G")):
+        raise PulseError(
+            f"--leadership-channel: expected a channel ID such as C0123ABCD, "
+            f"got {spec.leadership_channel!r}"
+        )
+    if spec.members_from_channel is not None and not spec.members_from_channel.startswith(
+        ("C", "G")
+    ):
+        raise PulseError(
+            f"--members-from-channel: expected a channel ID such as C0123ABCD, "
+            f"got {spec.members_from_channel!r}"
+        )
+    for option, ids in (
+        ("--members", spec.members),
+        ("--champions", spec.champions),
+        ("--admins", spec.admins),
+    ):
+        for user_id in ids:
+            if not user_id.startswith(("U", "W")):
+                raise PulseError(f"{option}: expected user IDs such as U0123ABCD, got {user_id!r}")
+    if not spec.members and spec.members_from_channel is None:
+        raise PulseError("a pilot needs people: give --members and/or --members-from-channel")
+    if spec.min_group_size < MIN_GROUP_FLOOR:
+        raise PulseError(
+            f"--min-group-size: at least {MIN_GROUP_FLOOR}, so that no figure can point at a person"
+        )
+    if spec.timezone is not None:
+        zone(spec.timezone)
+
+
+def _slack_error(exc: SlackApiError) -> str:
+    return (
+        str(exc.response.get("error", "unknown_error")) if exc.response is not None else "no answer"
+    )
+
+
+def check_leadership_channel(client: WebClient, channel_id: str) -> None:
+    """Make sure the bot can post the digest to `channel_id`, or say how to fix it."""
+    advice = f"invite the bot to <#{channel_id}> (/invite @pilot-pulse) and run this again"
+    try:
+        channel = client.conversations_info(channel=channel_id)["channel"]
+    except SlackApiError as exc:
+        error = _slack_error(exc)
+        if error == "channel_not_found":
+            raise PulseError(
+                f"the bot cannot see the leadership channel {channel_id}: {advice}"
+            ) from None
+        raise PulseError(f"cannot check the leadership channel {channel_id} ({error})") from None
+    if channel.get("is_archived"):
+        raise PulseError(f"the leadership channel {channel_id} is archived; choose a live channel")
+    if channel.get("is_im") or channel.get("is_mpim"):
+        raise PulseError(
+            f"the leadership channel {channel_id} is a direct message; choose a channel"
+        )
+    if not channel.get("is_member"):
+        raise PulseError(
+            f"the bot is not a member of the leadership channel {channel_id}: {advice}"
+        )
+
+
+def channel_members(client: WebClient, channel_id: str) -> list[str]:
+    """Every member of a channel, across all of `conversations.members`' pages."""
+    members: list[str] = []
+    try:
+        for page in client.conversations_members(channel=channel_id, limit=1000):
+            members.extend(page.get("members", []))
+    except SlackApiError as exc:
+        error = _slack_error(exc)
+        if error == "channel_not_found":
+            raise PulseError(
+                f"--members-from-channel: the bot cannot see channel {channel_id}; "
+                "invite it there (/invite @pilot-pulse) and run this again"
+            ) from None
+        raise PulseError(f"cannot list the members of {channel_id} ({error})") from None
+    return members
+
+
+def resolve_people(
+    client: WebClient, user_ids: Iterable[str], *, app_user_id: str | None, workers: int = 8
+) -> Roster:
+    """Look up each user with `users.info`; keep real, active people and say who was left out."""
+    roster = Roster()
+    wanted = list(dict.fromkeys(user_ids))
+
+    def look_up(user_id: str) -> tuple[str, dict | None, str | None]:
+        try:
+            return user_id, client.users_info(user=user_id)["user"], None
+        except SlackApiError as exc:
+            return user_id, None, _slack_error(exc)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for user_id, user, error in pool.map(look_up, wanted):
+            if user is None:
+                roster.left_out[user_id] = f"not found ({error})"
+            elif user_id == app_user_id:
+                roster.left_out[user_id] = "this app itself"
+            elif user.get("is_bot") or user_id == _SLACKBOT:
+                roster.left_out[user_id] = "a bot"
+            elif user.get("deleted"):
+                roster.left_out[user_id] = "a deactivated account"
+            else:
+                profile = user.get("profile") or {}
+                roster.people[user_id] = Person(
+                    user_id=user_id,
+                    real_name=profile.get("real_name") or user.get("real_name"),
+                    display_name=profile.get("display_name") or None,
+                    tz=user.get("tz"),
+                )
+    return roster
+
+
+def find_pilot(session: Session, name: str) -> Pilot | None:
+    return session.exec(select(Pilot).where(Pilot.name == name)).first()
+
+
+def get_pilot(session: Session, name: str) -> Pilot:
+    """The pilot called `name`, or NotFound listing the ones that exist."""
+    pilot = find_pilot(session, name)
+    if pilot is None:
+        names = session.exec(select(Pilot.name).order_by(Pilot.name)).all()
+        known = (
+            ", ".join(names) if names else "none yet; create one with `pilot-pulse pilot create`"
+        )
+        raise NotFound(f"no pilot called {name!r} (pilots: {known})")
+    return pilot
+
+
+def _most_common_tz(people: Iterable[Person]) -> str:
+    counts = Counter(person.tz for person in people if person.tz)
+    if not counts:
+        return "UTC"
+    tz = counts.most_common(1)[0][0]
+    try:
+        zone(tz)
+    except ValueError:
+        return "UTC"
+    return tz
+
+
+@dataclass
+class CreateResult:
+    pilot: Pilot
+    created: bool
+    members: int = 0
+    champions: int = 0
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+def create_pilot(db: Database, client: WebClient, spec: PilotSpec) -> CreateResult:
+    """Create the pilot of `spec` with its people, or find it unchanged if it exists already."""
+    check_spec(spec)
+    with db.session() as session:
+        existing = find_pilot(session, spec.name)
+    if existing is not None:
+        return CreateResult(pilot=existing, created=False)
+
+    # auth.test first: a refused token is then reported as such, not as a channel problem.
+    app_user_id = client.auth_test().get("user_id")
+    check_leadership_channel(client, spec.leadership_channel)
+    member_ids = list(spec.members)
+    if spec.members_from_channel:
+        member_ids.extend(channel_members(client, spec.members_from_channel))
+    roster = resolve_people(
+        client, [*member_ids, *spec.champions, *spec.admins], app_user_id=app_user_id
+    )
+    members = [roster.people[u] for u in dict.fromkeys(member_ids) if u in roster.people]
+    if not members:
+        raise PulseError(
+            "none of the given members is a person the bot can message; nothing created"
+        )
+
+    roles: dict[str, str] = {person.user_id: Role.MEMBER for person in members}
+    for user_id in spec.champions:
+        if user_id in roster.people:
+            roles[user_id] = Role.CHAMPION
+    for user_id in spec.admins:
+        if user_id in roster.people:
+            roles[user_id] = Role.ADMIN
+    surveyed = {person.user_id for person in members}
+
+    pilot = Pilot(
+        name=spec.name.strip(),
+        tool=spec.tool.strip(),
+        workflow=spec.workflow,
+        leadership_channel=spec.leadership_channel,
+        timezone=spec.timezone or _most_common_tz(members),
+        min_group_size=spec.min_group_size,
+    )
+    try:
+        with db.transaction() as session:
+            session.add(pilot)
+            session.flush()
+            for user_id, role in roles.items():
+                person = roster.people[user_id]
+                session.add(
+                    Participant(
+                        pilot_id=pilot.id,
+                        slack_user_id=user_id,
+                        role=role,
+                        surveyed=user_id in surveyed,
+                        real_name=person.real_name,
+                        display_name=person.display_name,
+                        slack_tz=person.tz,
+                    )
+                )
+            install_default_questions(session, pilot)
+            # Everyone looked up, left out or not, is a name the scrubber should know.
+            remember(
+                session,
+                [(p.user_id, p.real_name, p.display_name) for p in roster.people.values()],
+                utcnow(),
+            )
+    except IntegrityError:
+        # Another operator created the same pilot a moment ago: theirs stands, nothing changes.
+        with db.session() as session:
+            return CreateResult(pilot=get_pilot(session, spec.name), created=False)
+    return CreateResult(
+        pilot=pilot,
+        created=True,
+        members=len(surveyed),
+        champions=sum(1 for r in roles.values() if r != Role.MEMBER),
+        left_out=roster.left_out,
+    )
+
+
+def list_pilots(session: Session) -> list[PilotSummary]:
+    """Every pilot with its head counts, counted in SQL."""
+    members = func.count(case((Participant.surveyed, 1)))
+    champions = func.count(case((Participant.role != Role.MEMBER, 1)))
+    rows = session.exec(
+        select(Pilot, members, champions)
+        .join(Participant, Participant.pilot_id == Pilot.id, isouter=True)
+        .group_by(Pilot.id)
+        .order_by(Pilot.name)
+    ).all()
+    return [
+        PilotSummary(
+            name=pilot.name,
+            tool=pilot.tool,
+            leadership_channel=pilot.leadership_channel,
+            timezone=pilot.timezone,
+            min_group_size=pilot.min_group_size,
+            members=member_count,
+            champions=champion_count,
+            created=pilot.created_at.date().isoformat(),
+        )
+        for pilot, member_count, champion_count in rows
+    ]
+
+
+def pilots_visible_to(session: Session, slack_user_id: str) -> list[Pilot]:
+    """The pilots whose figures `slack_user_id` may see: those they champion or administer."""
+    return list(
+        session.exec(
+            select(Pilot)
+            .join(Participant, Participant.pilot_id == Pilot.id)
+            .where(Participant.slack_user_id == slack_user_id)
+            .where(Participant.role.in_([Role.CHAMPION, Role.ADMIN]))
+            .order_by(Pilot.name)
+        ).all()
+    )
+
+
+def count_pilots(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Pilot)).one()
+
+
+def is_surveyed(session: Session, pilot: Pilot, slack_user_id: str) -> bool:
+    """Whether `slack_user_id` answers this pilot's pulse themselves."""
+    return (
+        session.exec(
+            select(Participant.id).where(
+                Participant.pilot_id == pilot.id,
+                Participant.slack_user_id == slack_user_id,
+                Participant.surveyed.is_(True),
+            )
+        ).first()
+        is not None
+    )

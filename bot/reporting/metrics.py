@@ -1,0 +1,407 @@
+"""The figures of a pilot for one period, aggregated in SQL, with the minimum-group rule applied.
+
+Counts of messages (addressed, delivered, failed) and the pilot's size are about deliveries,
+not about what anyone did, and are always shown. Every figure drawn from what people did or
+answered (how many answered, paused, stopped or replied to a check-in; each question's n, mean
+and each option's count; sentiment; themes) is withheld, as None with a reason, when fewer
+people than the minimum group size stand behind it. A viewer who is in the group themselves
+needs one more person, so that their own answer never makes up the numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import case, distinct, func
+from sqlmodel import Session, select
+
+from bot.outreach.round import find_round
+from bot.pilots import period as periods
+from bot.pilots.question import questions_of
+from storage.models import (
+    Analysis,
+    AnalysisStatus,
+    AnalysisTheme,
+    Answer,
+    Checkin,
+    CheckinStatus,
+    Delivery,
+    DeliveryStatus,
+    Participant,
+    Pilot,
+    Purpose,
+    Question,
+    QuestionKind,
+    Round,
+    RoundKind,
+)
+
+
+def withheld_reason(minimum: int) -> str:
+    return f"fewer than {minimum} people"
+
+
+@dataclass
+class QuestionFigures:
+    key: str
+    text: str
+    kind: str
+    min: float | None
+    max: float | None
+    n: int | None
+    mean: float | None
+    previous_mean: float | None = None
+    distribution: list[dict[str, Any]] | None = None
+    withheld: str | None = None
+
+    @property
+    def change(self) -> float | None:
+        if self.mean is None or self.previous_mean is None:
+            return None
+        return round(self.mean - self.previous_mean, 2)
+
+
+@dataclass
+class ParticipationFigures:
+    members: int | None = 0
+    paused: int | None = None
+    opted_out: int | None = None
+
+
+@dataclass
+class PeriodFigures:
+    """Everything `report`, `/pilot-status` and the digest show for one pilot and period."""
+
+    pilot: str
+    tool: str
+    period: str
+    min_group_size: int
+    round_open: bool
+    addressed: int = 0
+    reminded: int = 0
+    delivered: int = 0
+    failed: int = 0
+    pending: int = 0
+    responded: int | None = None
+    response_rate: float | None = None
+    questions: list[QuestionFigures] = field(default_factory=list)
+    sentiment_n: int | None = None
+    sentiment_mean: float | None = None
+    themes: list[dict[str, Any]] = field(default_factory=list)
+    themes_withheld: int = 0
+    checkins_started: int | None = None
+    checkins_completed: int | None = None
+    previous_period: str | None = None
+    previous_response_rate: float | None = None
+    people: ParticipationFigures = field(default_factory=ParticipationFigures)
+    withheld: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def invited(self) -> int:
+        """People the pulse reached (the contract's `invited`)."""
+        return self.delivered
+
+    def as_report(self) -> dict[str, Any]:
+        """The JSON report of the operator contract, with the reason for every null."""
+        return {
+            "pilot": self.pilot,
+            "period": self.period,
+            "min_group_size": self.min_group_size,
+            "invited": self.invited,
+            "addressed": self.addressed,
+            "failed": self.failed,
+            "pending": self.pending,
+            "responded": self.responded,
+            "response_rate": self.response_rate,
+            "questions": [
+                {
+                    "key": q.key,
+                    "text": q.text,
+                    "kind": q.kind,
+                    "min": q.min,
+                    "max": q.max,
+                    "n": q.n,
+                    "mean": q.mean,
+                    "previous_mean": q.previous_mean,
+                    "change": q.change,
+                    **({"distribution": q.distribution} if q.distribution is not None else {}),
+                    **({"withheld": q.withheld} if q.withheld else {}),
+                }
+                for q in self.questions
+            ],
+            "sentiment": {"n": self.sentiment_n, "mean": self.sentiment_mean},
+            "themes": self.themes,
+            "themes_withheld": self.themes_withheld,
+            "checkins": {"started": self.checkins_started, "completed": self.checkins_completed},
+            "people": {
+                "members": self.people.members,
+                "paused": self.people.paused,
+                "opted_out": self.people.opted_out,
+            },
+            "previous_period": self.previous_period,
+            "previous_response_rate": self.previous_response_rate,
+            "withheld": self.withheld,
+        }
+
+
+def _delivery_counts(
+    session: Session, round_id: int, purpose: str = Purpose.INVITE
+) -> dict[str, int]:
+    rows = session.exec(
+        select(Delivery.status, func.count())
+        .where(Delivery.round_id == round_id, Delivery.purpose == purpose)
+        .group_by(Delivery.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def count_responded(session: Session, round_id: int) -> int:
+    """People who answered at least one question of the round."""
+    return session.exec(
+        select(func.count(distinct(Delivery.participant_id)))
+        .select_from(Answer)
+        .join(Delivery, Delivery.id == Answer.delivery_id)
+        .where(Delivery.round_id == round_id)
+    ).one()
+
+
+def _question_means(session: Session, round_id: int) -> dict[str, tuple[int, float | None]]:
+    """key → (people who answered, mean of the numeric answers), by question key."""
+    rows = session.exec(
+        select(
+            Question.key,
+            func.count(distinct(Delivery.participant_id)),
+            func.avg(Answer.value_number),
+        )
+        .select_from(Answer)
+        .join(Delivery, Delivery.id == Answer.delivery_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(Delivery.round_id == round_id)
+        .group_by(Question.key)
+    ).all()
+    return {key: (n, None if mean is None else float(mean)) for key, n, mean in rows}
+
+
+def _distributions(session: Session, round_id: int) -> dict[str, dict[float, int]]:
+    rows = session.exec(
+        select(Question.key, Answer.value_number, func.count())
+        .select_from(Answer)
+        .join(Delivery, Delivery.id == Answer.delivery_id)
+        .join(Question, Question.id == Answer.question_id)
+        .where(Delivery.round_id == round_id, Question.kind == QuestionKind.CHOICE)
+        .group_by(Question.key, Answer.value_number)
+    ).all()
+    result: dict[str, dict[float, int]] = {}
+    for key, value, count in rows:
+        result.setdefault(key, {})[float(value)] = count
+    return result
+
+
+def _participation(session: Session, pilot: Pilot, now: Any, minimum: int) -> ParticipationFigures:
+    members, paused, opted_out = session.exec(
+        select(
+            func.count(),
+            func.count(case((Participant.paused_until > now, 1))),
+            func.count(case((Participant.opted_out_at.is_not(None), 1))),
+        ).where(Participant.pilot_id == pilot.id, Participant.surveyed.is_(True))
+    ).one()
+    return ParticipationFigures(
+        members=members, paused=_at_least(paused, minimum), opted_out=_at_least(opted_out, minimum)
+    )
+
+
+def _rounds_of_period(session: Session, pilot_id: int, period: str) -> list[int]:
+    return list(
+        session.exec(
+            select(Round.id).where(Round.pilot_id == pilot_id, Round.period == period)
+        ).all()
+    )
+
+
+def _sentiment(session: Session, round_ids: list[int]) -> tuple[int, float | None]:
+    if not round_ids:
+        return 0, None
+    n, mean = session.exec(
+        select(func.count(distinct(Analysis.participant_id)), func.avg(Analysis.sentiment)).where(
+            Analysis.round_id.in_(round_ids),
+            Analysis.status == AnalysisStatus.DONE,
+            Analysis.sentiment.is_not(None),
+        )
+    ).one()
+    return n, None if mean is None else float(mean)
+
+
+def theme_counts(session: Session, round_ids: list[int]) -> list[tuple[str, int]]:
+    """(theme, distinct people who raised it), most raised first."""
+    if not round_ids:
+        return []
+    people = func.count(distinct(Analysis.participant_id))
+    rows = session.exec(
+        select(AnalysisTheme.theme, people)
+        .join(Analysis, Analysis.id == AnalysisTheme.analysis_id)
+        .where(Analysis.round_id.in_(round_ids), Analysis.status == AnalysisStatus.DONE)
+        .group_by(AnalysisTheme.theme)
+        .order_by(people.desc(), AnalysisTheme.theme)
+    ).all()
+    return [(theme, count) for theme, count in rows]
+
+
+def _checkins(session: Session, round_id: int | None) -> tuple[int, int]:
+    if round_id is None:
+        return 0, 0
+    started, completed = session.exec(
+        select(func.count(), func.count(case((Checkin.status == CheckinStatus.CLOSED, 1)))).where(
+            Checkin.round_id == round_id
+        )
+    ).one()
+    return started, completed
+
+
+def _at_least(value: int, minimum: int) -> int | None:
+    return value if value >= minimum else None
+
+
+def period_figures(
+    session: Session, pilot: Pilot, period: str, *, now: Any, viewer_in_group: bool = False
+) -> PeriodFigures:
+    """The figures of `pilot` for `period`, with the minimum-group rule applied.
+
+    `viewer_in_group`: the figures are for someone who is surveyed in this pilot themselves.
+    """
+    minimum = pilot.min_group_size + (1 if viewer_in_group else 0)
+    reason = withheld_reason(minimum)
+    pulse = find_round(session, pilot.id, RoundKind.PULSE, period)
+    checkin_round = find_round(session, pilot.id, RoundKind.CHECKIN, period)
+    figures = PeriodFigures(
+        pilot=pilot.name,
+        tool=pilot.tool,
+        period=period,
+        min_group_size=minimum,
+        round_open=pulse is not None and pulse.closes_at > now,
+        people=_participation(session, pilot, now, minimum),
+    )
+
+    previous = periods.previous(period)
+    previous_round = find_round(session, pilot.id, RoundKind.PULSE, previous)
+    figures.previous_period = previous
+    previous_means: dict[str, tuple[int, float | None]] = {}
+    if previous_round is not None:
+        prev_counts = _delivery_counts(session, previous_round.id)
+        prev_delivered = prev_counts.get(DeliveryStatus.SENT, 0)
+        prev_responded = count_responded(session, previous_round.id)
+        if prev_responded >= minimum and prev_delivered:
+            figures.previous_response_rate = round(prev_responded / prev_delivered, 3)
+        previous_means = _question_means(session, previous_round.id)
+
+    if pulse is None:
+        figures.withheld["responded"] = "no pulse this period"
+    else:
+        counts = _delivery_counts(session, pulse.id)
+        figures.addressed = sum(counts.values())
+        # Members minus those the pulse went to are those paused or stopped when it went out:
+        # a figure about people, so the head count is withheld when it would give that away.
+        left_out = figures.people.members - figures.addressed
+        if 0 < left_out < minimum:
+            figures.people.members = None
+            figures.withheld["members"] = (
+                f"with the pulse's count it would show {reason} paused or stopped"
+            )
+        figures.delivered = counts.get(DeliveryStatus.SENT, 0)
+        figures.failed = counts.get(DeliveryStatus.FAILED, 0)
+        figures.pending = counts.get(DeliveryStatus.PENDING, 0) + counts.get(
+            DeliveryStatus.SENDING, 0
+        )
+        figures.reminded = sum(_delivery_counts(session, pulse.id, Purpose.REMINDER).values())
+        responded = count_responded(session, pulse.id)
+        figures.responded = _at_least(responded, minimum)
+        if figures.responded is None:
+            figures.withheld["responded"] = reason
+            figures.withheld["response_rate"] = reason
+        elif figures.delivered:
+            figures.response_rate = round(responded / figures.delivered, 3)
+
+        means = _question_means(session, pulse.id)
+        distributions = _distributions(session, pulse.id)
+        for question in (
+            questions_of(session, pulse.question_set_id) if pulse.question_set_id else []
+        ):
+            n, mean = means.get(question.key, (0, None))
+            shown = n >= minimum
+            prev_n, prev_mean = previous_means.get(question.key, (0, None))
+            item = QuestionFigures(
+                key=question.key,
+                text=question.text.replace("{tool}", pilot.tool),
+                kind=question.kind,
+                min=_bound(question, low=True),
+                max=_bound(question, low=False),
+                n=n if shown else None,
+                mean=round(mean, 2)
+                if shown and mean is not None and question.kind != QuestionKind.TEXT
+                else None,
+                previous_mean=(
+                    round(prev_mean, 2)
+                    if prev_n >= minimum
+                    and prev_mean is not None
+                    and question.kind != QuestionKind.TEXT
+                    else None
+                ),
+                withheld=None if shown else reason,
+            )
+            if question.kind == QuestionKind.CHOICE and shown:
+                counts_by_value = distributions.get(question.key, {})
+                # A single option can stand for fewer people than the whole question does. Then
+                # every option's count is withheld, since the others and n would give that one
+                # away; and for a two-option question the mean would too.
+                options = question.options or []
+                counts = [counts_by_value.get(float(option["value"]), 0) for option in options]
+                small = any(0 < count < minimum for count in counts)
+                item.distribution = [
+                    {
+                        "value": option["value"],
+                        "label": option["label"],
+                        "count": None if small else count,
+                        **({"withheld": reason} if small else {}),
+                    }
+                    for option, count in zip(options, counts, strict=True)
+                ]
+                if small and len(options) <= 2:
+                    item.mean = None
+                    item.withheld = reason
+            figures.questions.append(item)
+
+    round_ids = _rounds_of_period(session, pilot.id, period)
+    n, mean = _sentiment(session, round_ids)
+    if n >= minimum:
+        figures.sentiment_n, figures.sentiment_mean = (
+            n,
+            round(mean, 3) if mean is not None else None,
+        )
+    else:
+        figures.withheld["sentiment"] = reason
+    for theme, people in theme_counts(session, round_ids):
+        if people >= minimum:
+            figures.themes.append({"theme": theme, "count": people})
+        else:
+            figures.themes_withheld += 1
+    started, completed = _checkins(session, checkin_round.id if checkin_round else None)
+    figures.checkins_started = _at_least(started, minimum)
+    figures.checkins_completed = _at_least(completed, minimum)
+    if figures.checkins_started is None:
+        figures.withheld["checkins.started"] = reason
+    if figures.checkins_completed is None:
+        figures.withheld["checkins.completed"] = reason
+    if figures.people.paused is None:
+        figures.withheld["paused"] = reason
+    if figures.people.opted_out is None:
+        figures.withheld["opted_out"] = reason
+    return figures
+
+
+def _bound(question: Question, *, low: bool) -> float | None:
+    if question.kind == QuestionKind.SCALE:
+        return question.min_value if low else question.max_value
+    if question.kind == QuestionKind.CHOICE and question.options:
+        values = [option["value"] for option in question.options]
+        return min(values) if low else max(values)
+    return None

@@ -1,0 +1,91 @@
+"""`/pilot-status`: who may see which pilot's figures, and the reply they get."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.errors import PulseError
+from bot.outreach.delivery import SendOptions
+from bot.outreach.pulse import send_reminder
+from bot.outreach.round import current_period
+from bot.pilots.pilot import count_pilots, is_surveyed, pilots_visible_to
+from bot.reporting.metrics import period_figures
+from bot.views import blocks as views
+from storage import Database
+from storage.models import RoundKind
+
+
+@dataclass
+class StatusReply:
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    shown_pilot: str | None = None
+    figures: Any = field(default=None, repr=False)
+
+
+def status_reply(
+    db: Database, slack_user_id: str, requested: str | None, now: datetime
+) -> StatusReply:
+    """What `slack_user_id` sees for `/pilot-status [requested]`.
+
+    Anyone who is not a champion or admin of the pilot gets the same polite refusal whether the
+    pilot exists or not, so the command reveals no figures and no pilot names.
+    """
+    requested = (requested or "").strip() or None
+    with db.session() as session:
+        if count_pilots(session) == 0:
+            return StatusReply(text=views.no_pilot_text())
+        visible = pilots_visible_to(session, slack_user_id)
+        if requested is not None:
+            visible = [p for p in visible if p.name.casefold() == requested.casefold()]
+        if not visible:
+            return StatusReply(text=views.refusal_text())
+        if len(visible) > 1:
+            names = [p.name for p in visible]
+            return StatusReply(text="Which pilot?", blocks=views.pilot_choice_blocks(names))
+        pilot = visible[0]
+        period = current_period(session, pilot, RoundKind.PULSE, now)
+        figures = period_figures(
+            session,
+            pilot,
+            period,
+            now=now,
+            viewer_in_group=is_surveyed(session, pilot, slack_user_id),
+        )
+    return StatusReply(
+        text=views.status_text(figures),
+        blocks=views.status_blocks(figures),
+        shown_pilot=pilot.name,
+        figures=figures,
+    )
+
+
+def nudge(
+    db: Database,
+    client: WebClient,
+    slack_user_id: str,
+    pilot_name: str,
+    now: datetime,
+    options: SendOptions,
+) -> str:
+    """A champion's nudge: this period's one reminder to whoever has not answered.
+
+    The champion learns neither who was nudged nor, below the minimum group, how many.
+    """
+    with db.session() as session:
+        allowed = [p for p in pilots_visible_to(session, slack_user_id) if p.name == pilot_name]
+    if not allowed:
+        return views.refusal_text()
+    try:
+        result = send_reminder(db, client, pilot_name, now=now, options=options)
+    except PulseError as exc:
+        return f"No nudge sent: {exc}."
+    if result.already:
+        return "This week's reminder has gone out already; nobody is reminded twice."
+    # The same words whether it reached many, a few or nobody: with the deliveries shown in the
+    # status, any count would give away how many answered, even when that figure is withheld.
+    return "This week's reminder is on its way to anyone who hasn't answered yet."

@@ -1,0 +1,145 @@
+"""`Deps`: what handlers, jobs and commands need (settings, database, Slack clients, clock),
+built once per process and passed down explicitly."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.analysis.analyzer import Analyzer
+from bot.analysis.local import LocalAnalyzer
+from bot.outreach.delivery import SendOptions
+from bot.runtime.settings import Settings
+from bot.runtime.slack_client import build_client
+from storage import Database
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+
+class AckFirst:
+    """Holds work that follows an ack while other Slack requests still wait for theirs.
+
+    In one process the acks and the work after them share the interpreter; when a burst of
+    clicks arrives, answering all of them first keeps every ack fast, and the modals and
+    message updates follow a few milliseconds later. Work never waits longer than `max_wait`.
+    """
+
+    def __init__(self, max_wait: float = 0.25) -> None:
+        self.max_wait = max_wait
+        self._waiting = 0
+        self._turn = threading.Condition()
+
+    def enter(self) -> None:
+        with self._turn:
+            self._waiting += 1
+
+    def leave(self) -> None:
+        with self._turn:
+            self._waiting -= 1
+            if self._waiting <= 0:
+                self._turn.notify_all()
+
+    def wait_turn(self) -> None:
+        with self._turn:
+            self._turn.wait_for(lambda: self._waiting <= 0, timeout=self.max_wait)
+
+
+@dataclass
+class Deps:
+    """What handlers and jobs need, built once per process and passed down explicitly."""
+
+    settings: Settings
+    db: Database
+    client: WebClient
+    # For the pulse sender, which paces all its workers together on 429s instead of letting
+    # each one sleep inside the client.
+    sending_client: WebClient
+    clock: Callable[[], datetime] = utcnow
+    # Work done after Slack has been answered (analysis, fan-out, message updates) runs here,
+    # so a shutdown can wait for it to finish.
+    executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="after-ack")
+    )
+    # Slow work (a model's answer, a champion's nudge to everyone) has threads of its own, so
+    # that it can never hold up a modal, which must open within 3 s of the click.
+    slow_executor: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="slow")
+    )
+    ack_first: AckFirst = field(default_factory=AckFirst)
+    analyzer: Analyzer = field(default_factory=LocalAnalyzer)
+    # Seconds a check-in waits after a reply before answering, so that two quick messages
+    # get one answer.
+    checkin_settle: float = 2.0
+
+    @property
+    def send_options(self) -> SendOptions:
+        settings = self.settings
+        return SendOptions(
+            concurrency=settings.send_concurrency,
+            rate=settings.send_rate,
+            round_close_days=settings.round_close_days,
+        )
+
+    def later(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Run `work` after Slack has been answered; a failure is logged, never lost silently."""
+        return self._submit(self.executor, work, args, kwargs)
+
+    def slowly(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Like `later`, for work that may take seconds: model calls, fan-out."""
+        return self._submit(self.slow_executor, work, args, kwargs)
+
+    def _submit(
+        self, pool: ThreadPoolExecutor, work: Callable[..., Any], args: tuple, kwargs: dict
+    ) -> Future[Any]:
+
+        def run() -> Any:
+            self.ack_first.wait_turn()
+            try:
+                return work(*args, **kwargs)
+            except Exception:
+                log.exception("work after the ack failed: %s", getattr(work, "__name__", work))
+                raise
+
+        return pool.submit(run)
+
+    def close(self, *, wait: bool = True) -> None:
+        """Finish work in hand, then release the database."""
+        self.executor.shutdown(wait=wait)
+        self.slow_executor.shutdown(wait=wait)
+        self.db.dispose()
+
+
+def build_deps(
+    settings: Settings, *, db: Database | None = None, client: WebClient | None = None
+) -> Deps:
+    """Deps from settings; tests and the demo pass their own database or client."""
+    return Deps(
+        settings=settings,
+        db=db or Database(settings.database_url),
+        client=client or build_client(settings),
+        sending_client=build_client(settings, rate_limit_retries=False),
+        analyzer=build_analyzer(settings),
+    )
+
+
+def build_analyzer(settings: Settings) -> Analyzer:
+    """The model analyzer when `OPENAI_API_KEY` is set; otherwise the local one, and no text
+    leaves the machine."""
+    if settings.openai_api_key is None:
+        return LocalAnalyzer()
+    from bot.analysis.model import ModelAnalyzer  # the openai SDK is loaded only when used
+
+    return ModelAnalyzer(
+        api_key=settings.openai_api_key,
+        model=settings.openai_model,
+        base_url=settings.openai_base_url,
+        timeout=settings.openai_timeout,
+    )

@@ -1,0 +1,165 @@
+"""The clock's jobs: what each tick checks for every pilot. Imported by `bot.runtime.clock.tick`.
+
+Each job is safe to run on every tick and from two clocks at once: rounds and reminders have
+unique keys, and the sender never takes a row another sender holds.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlmodel import select
+
+from bot.analysis.queue import backlog
+from bot.checkins.conversation import answer, expire, post_turn, send_checkins, unanswered
+from bot.errors import PulseError
+from bot.outreach.pulse import send_pulse, send_reminder
+from bot.outreach.round import find_round
+from bot.outreach.sending import unsent
+from bot.pilots.period import period_of, slot_in_period
+from bot.privacy.names import sync_names
+from bot.privacy.retention import purge_raw_text
+from bot.runtime.clock import register_job
+from bot.runtime.deps import Deps
+from storage.models import Pilot, Purpose, Round, RoundKind
+
+log = logging.getLogger(__name__)
+
+
+def _active_pilots(deps: Deps) -> list[Pilot]:
+    with deps.db.session() as session:
+        return list(session.exec(select(Pilot).where(Pilot.ended_at.is_(None))).all())
+
+
+def _this_weeks_pulse(deps: Deps, pilot: Pilot, now: datetime) -> tuple[str, Round | None]:
+    period = period_of(now, pilot.timezone)
+    with deps.db.session() as session:
+        return period, find_round(session, pilot.id, RoundKind.PULSE, period)
+
+
+def _due(pilot: Pilot, now: datetime, weekday: int, hour: int) -> bool:
+    """True once this period's slot has come, unless the pilot was created after it (a pilot
+    created on Thursday gets its first pulse next week, or when an operator sends one)."""
+    slot = slot_in_period(period_of(now, pilot.timezone), pilot.timezone, weekday, hour)
+    return slot <= now and slot >= pilot.created_at
+
+
+@register_job("pulse")
+def pulse_job(deps: Deps, now: datetime) -> None:
+    """Open and send this period's pulse once its slot has come; finish one left unsent."""
+    for pilot in _active_pilots(deps):
+        _, round_ = _this_weeks_pulse(deps, pilot, now)
+        due = _due(pilot, now, pilot.pulse_weekday, pilot.pulse_hour)
+        if round_ is None and not due:
+            continue
+        if round_ is not None and unsent(deps.db, round_.id, Purpose.INVITE) == 0:
+            continue
+        result = send_pulse(
+            deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options
+        )
+        if result.progress is not None:
+            log.info(
+                "pulse for %s %s: %s sent, %s failed",
+                pilot.name,
+                result.period,
+                result.progress.sent,
+                result.progress.failed,
+            )
+
+
+@register_job("reminder")
+def reminder_job(deps: Deps, now: datetime) -> None:
+    """Send the round's one reminder once its slot has come (or finish one left unsent)."""
+    for pilot in _active_pilots(deps):
+        period, round_ = _this_weeks_pulse(deps, pilot, now)
+        if round_ is None or round_.closes_at <= now:
+            continue
+        slot = slot_in_period(period, pilot.timezone, pilot.reminder_weekday, pilot.reminder_hour)
+        # Reminding within a day of the pulse is nagging, whatever the schedule says.
+        if now < slot or (now - round_.opened_at).total_seconds() < 20 * 3600:
+            continue
+        try:
+            result = send_reminder(
+                deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options
+            )
+        except PulseError as exc:
+            log.info("no reminder for %s: %s", pilot.name, exc)
+            continue
+        if result.progress is not None:
+            log.info("reminder for %s %s: %s sent", pilot.name, period, result.progress.sent)
+
+
+@register_job("checkin")
+def checkin_job(deps: Deps, now: datetime) -> None:
+    """Send this period's check-in question once its slot has come; finish one left unsent."""
+    for pilot in _active_pilots(deps):
+        period = period_of(now, pilot.timezone)
+        with deps.db.session() as session:
+            round_ = find_round(session, pilot.id, RoundKind.CHECKIN, period)
+        if round_ is None and not _due(pilot, now, pilot.checkin_weekday, pilot.checkin_hour):
+            continue
+        if round_ is not None and unsent(deps.db, round_.id, Purpose.INVITE) == 0:
+            continue
+        send_checkins(deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options)
+
+
+@register_job("analysis backlog")
+def analysis_job(deps: Deps, now: datetime) -> None:
+    """Analyse what a crash or an unreachable model left pending."""
+    done = backlog(deps.db, deps.analyzer, now)
+    if done:
+        log.info("analysed %s texts from the backlog", done)
+
+
+@register_job("check-in turns")
+def checkin_turn_job(deps: Deps, now: datetime) -> None:
+    """Answer replies the bot left unanswered (a crash after storing them, a failed post)."""
+    pending, untaken = unanswered(deps.db, now)
+    for message_id in pending:
+        post_turn(deps.db, deps.client, message_id)
+    for checkin_id in untaken:
+        answer(deps.db, deps.analyzer, deps.client, checkin_id, deps.clock)
+
+
+@register_job("check-in expiry")
+def expiry_job(deps: Deps, now: datetime) -> None:
+    expired = expire(deps.db, now)
+    if expired:
+        log.info("%s check-ins ended with their round", expired)
+
+
+_DAILY: dict[str, object] = {}
+
+
+def _due_today(name: str, now: datetime) -> bool:
+    """True until a job has succeeded on this UTC day in this process (after a restart it runs
+    again: these jobs are harmless to repeat)."""
+    return _DAILY.get(name) != now.date()
+
+
+def _done_today(name: str, now: datetime) -> None:
+    _DAILY[name] = now.date()
+
+
+@register_job("workspace names")
+def names_job(deps: Deps, now: datetime) -> None:
+    """Learn the workspace's names once a day, for the scrubber."""
+    if _due_today("names", now):
+        log.info("learnt %s workspace names", sync_names(deps.db, deps.client, now))
+        _done_today("names", now)
+
+
+@register_job("retention")
+def retention_job(deps: Deps, now: datetime) -> None:
+    """Delete raw text past its retention period, once a day."""
+    if not _due_today("retention", now):
+        return
+    purged = purge_raw_text(deps.db, now, deps.settings.retention_days)
+    if purged.answers or purged.checkin_messages:
+        log.info(
+            "retention: raw text of %s comments and %s replies deleted",
+            purged.answers,
+            purged.checkin_messages,
+        )
+    _done_today("retention", now)

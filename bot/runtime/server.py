@@ -1,0 +1,177 @@
+"""The two Slack transports: HTTP (`POST /slack/events`, `GET /healthz`) on uvicorn, and Socket
+Mode. Both stop cleanly on SIGTERM: requests in flight finish, work after the ack completes.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+
+import uvicorn
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+from slack_sdk.signature import SignatureVerifier
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from bot.runtime.deps import AckFirst
+from storage import Database
+
+log = logging.getLogger(__name__)
+
+# Slack gives up on a request after 3 s; anything slower is already lost, so don't wait longer.
+GRACEFUL_SECONDS = 25
+
+
+def build_web_app(
+    bolt_app: App, db: Database, signing_secret: str, *, gate: AckFirst | None = None
+) -> Starlette:
+    """The ASGI app: Slack's single request URL and a health check.
+
+    The signature is checked here before the body is parsed, so an unsigned or tampered
+    request is a 401 whatever it holds, and a signed but malformed one a 400, never a 5xx.
+    Bolt checks it again in its own middleware.
+    """
+    verifier = SignatureVerifier(signing_secret)
+
+    async def slack_events(request: Request) -> Response:
+        if gate is None:
+            return await handle(request)
+        gate.enter()
+        try:
+            return await handle(request)
+        finally:
+            gate.leave()
+
+    async def handle(request: Request) -> Response:
+        body = await request.body()
+        try:
+            text = body.decode("utf-8")
+            signed = verifier.is_valid_request(text, dict(request.headers))
+        except (UnicodeDecodeError, ValueError):
+            signed = False
+        if not signed:
+            return JSONResponse({"error": "invalid request signature"}, status_code=401)
+        try:
+            bolt_request = to_bolt_request(request, body)
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+            return JSONResponse({"error": "malformed body"}, status_code=400)
+        # Bolt is synchronous; running it on the thread pool keeps one slow request from
+        # holding up the others.
+        try:
+            bolt_response = await run_in_threadpool(bolt_app.dispatch, bolt_request)
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+            # Bolt itself trips over some signed payloads of the wrong shape (a view with no
+            # type, say) before any listener runs: the request is at fault, not the app.
+            log.warning("a signed request of an unexpected shape was refused", exc_info=True)
+            return JSONResponse({"error": "malformed payload"}, status_code=400)
+        return to_starlette_response(bolt_response)
+
+    async def healthz(_request: Request) -> Response:
+        ok = await run_in_threadpool(db.ping)
+        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+def http_server(
+    web_app: Starlette, *, host: str = "0.0.0.0", port: int = 3000, access_log: bool = True
+) -> uvicorn.Server:
+    """A uvicorn server for `web_app`; SIGTERM and SIGINT make it finish in-flight requests."""
+    config = uvicorn.Config(
+        web_app,
+        host=host,
+        port=port,
+        lifespan="off",
+        access_log=access_log,
+        log_config=None,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+    )
+    return uvicorn.Server(config)
+
+
+def run_http(server: uvicorn.Server, *, sock: socket.socket | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (or `server.should_exit`); returns once in-flight work is done."""
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn handles the signal itself, then raises it again once it has shut down so
+        # that outer handlers see it; ours just lets the caller go on to stop the clock and
+        # finish the work that follows acks, instead of dying on the re-raised signal.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: setattr(server, "should_exit", True))
+    server.run(sockets=[sock] if sock is not None else None)
+
+
+class BackgroundServer:
+    """The real app served by uvicorn on a free local port in a background thread.
+
+    For the demo and the tests: the same HTTP stack as `serve --http`, without taking over the
+    process's signals.
+    """
+
+    def __init__(
+        self, bolt_app: App, db: Database, signing_secret: str, *, gate: AckFirst | None = None
+    ) -> None:
+        self.server = http_server(
+            build_web_app(bolt_app, db, signing_secret, gate=gate),
+            host="127.0.0.1",
+            port=0,
+            access_log=False,
+        )
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self._thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True, name="http"
+        )
+
+    def start(self, *, timeout: float = 10) -> BackgroundServer:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the HTTP server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self._thread.join(timeout=GRACEFUL_SECONDS + 5)
+        self.sock.close()
+
+
+def run_socket_mode(
+    bolt_app: App,
+    app_token: str,
+    *,
+    stop: threading.Event | None = None,
+    on_connected: Callable[[], None] | None = None,
+) -> None:
+    """Serve over Socket Mode until SIGTERM/SIGINT (or `stop` is set)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    handler = SocketModeHandler(bolt_app, app_token=app_token, logger=log)
+    handler.connect()
+    log.info("connected to Slack over Socket Mode")
+    if on_connected is not None:
+        on_connected()
+    stop.wait()
+    log.info("closing the Socket Mode connection")
+    handler.close()
