@@ -26,7 +26,7 @@ from bot.analysis.queue import CHECKIN, checkin_analysis, enqueue, run
 from bot.checkins.event import mark_handled
 from bot.outreach.delivery import PERMANENT_ERRORS, Composer, Outbound, SendOptions, SendProgress
 from bot.outreach.sending import SendResult, send_round
-from bot.pilots.participant import workspace_scrubber
+from bot.pilots.participant import first_name, workspace_scrubber
 from bot.views.checkin import closing_text, message_kwargs, opener_blocks, opener_text
 from storage import Database
 from storage.models import (
@@ -269,10 +269,6 @@ def _conversation(session: Session, checkin_id: int) -> list[Turn]:
     return [Turn(author, text or "") for author, text in rows]
 
 
-def _first_name(participant: Participant) -> str | None:
-    return (participant.display_name or (participant.real_name or "").split(" ")[0]) or None
-
-
 def take_turn(
     db: Database, analyzer: Analyzer, checkin_id: int, now: datetime, *, settle: float = 0.0
 ) -> BotTurn | None:
@@ -313,7 +309,9 @@ def take_turn(
                 question.prompt_version,
             )
         else:
-            text = closing_text(_first_name(participant), analysis.summary)
+            text = closing_text(
+                first_name(participant.real_name, participant.display_name), analysis.summary
+            )
             # The recap is the analysis's summary: it was written by the analyzer.
             generator, prompt_version = analysis.analyzer, analysis.prompt_version
         with db.transaction() as session:

@@ -33,6 +33,7 @@ from sqlalchemy import and_, bindparam, func, or_, update
 from sqlmodel import select
 
 from bot.errors import PulseError
+from bot.pilots.participant import first_name
 from storage import Database
 from storage.models import Answer, Delivery, DeliveryStatus, Participant, Purpose
 from storage.types import utcnow
@@ -360,8 +361,7 @@ class Sender:
                     delivery_id=delivery_id,
                     participant_id=person.id,
                     slack_user_id=person.slack_user_id,
-                    first_name=(person.display_name or (person.real_name or "").split(" ")[0])
-                    or None,
+                    first_name=first_name(person.real_name, person.display_name),
                     purpose=purpose,
                     invite_delivery_id=invite_id,
                     slack_tz=person.slack_tz,

@@ -19,6 +19,11 @@ from storage.models import Delivery, Participant, Pilot, WorkspaceMember
 PAUSE = timedelta(days=14)
 
 
+def first_name(real_name: str | None, display_name: str | None) -> str | None:
+    """What a DM calls the person: their display name, else the first word of their name."""
+    return (display_name or (real_name or "").split(" ")[0]) or None
+
+
 @dataclass
 class Choice:
     pilot: str
