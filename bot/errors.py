@@ -7,3 +7,9 @@ class PulseError(Exception):
 
 class NotFound(PulseError):
     """A named thing (a pilot, a period's round) does not exist."""
+
+
+def slack_error_code(exc: Exception) -> str:
+    """Slack's error code from a `SlackApiError` (`channel_not_found`, …), or "no answer"."""
+    response = getattr(exc, "response", None)
+    return str(response.get("error", "unknown_error")) if response is not None else "no answer"

@@ -1,23 +1,23 @@
 """Slack listeners, thin: parse the payload, call `bot`, render, respond.
 
-One module per Slack surface, each with `register(app, deps)`.
+One module per Slack surface, each with `register(app)`. Callbacks are plain module-level
+functions, so a search for an `action_id` constant finds its handler; what they need (`deps`)
+Bolt passes in from the request's context, where the runtime's app factory puts it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import events, home, messages, pulse, status
+from handlers import events, home, messages, preferences, pulse, status
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.runtime.deps import Deps
-
-MODULES = (events, status, home, pulse, messages)
+MODULES = (events, status, home, pulse, preferences, messages)
 
 
-def register_all(app: App, deps: Deps) -> None:
+def register_all(app: App) -> None:
     """Wire every surface's listeners onto `app`."""
     for module in MODULES:
-        module.register(app, deps)
+        module.register(app)

@@ -1,7 +1,7 @@
 """Direct messages to the bot: replies to a check-in, or a helpful answer when none is open.
 
 The reply is stored before Slack is acknowledged; the bot's next question (or its thanks)
-follows after, once the words have been analysed.
+follows a moment later, once the words have been analysed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.checkins.conversation import Reply, answer, record_reply
+from bot.checkins.reply import Reply, ReplyOutcome, record_reply
+from bot.checkins.turn import answer
 from bot.views.checkin import no_checkin_blocks, no_checkin_text
 
 if TYPE_CHECKING:
@@ -24,48 +25,48 @@ log = logging.getLogger(__name__)
 _PERSON_WRITES = (None, "thread_broadcast", "file_share")
 
 
-def register(app: App, deps: Deps) -> None:
-    def bot_turn(checkin_id: int, thread_ts: str | None, client: WebClient) -> None:
-        answer(
-            deps.db,
-            deps.analyzer,
-            client,
-            checkin_id,
-            deps.clock,
-            thread_ts=thread_ts,
-            settle=deps.checkin_settle,
-        )
+def _bot_turn(deps: Deps, checkin_id: int, thread_ts: str | None, client: WebClient) -> None:
+    answer(deps.db, deps.analyzer, client, checkin_id, deps.clock, thread_ts=thread_ts)
 
-    def answer_outside_checkin(reply: Reply, event: dict, client: WebClient) -> None:
-        closed = reply.outcome == "closed"
-        client.chat_postMessage(
-            channel=event["channel"],
-            text=no_checkin_text(closed=closed),
-            blocks=no_checkin_blocks(reply.tool, reply.participant_id, closed=closed),
-            **({"thread_ts": event["thread_ts"]} if event.get("thread_ts") else {}),
-        )
 
-    def direct_message(event: dict, context: dict, client: WebClient) -> None:
-        if event.get("channel_type") != "im" or event.get("bot_id"):
-            return
-        if event.get("subtype") not in _PERSON_WRITES:
-            return
-        user_id, text = event.get("user"), (event.get("text") or "").strip()
-        if not user_id or not text or not event.get("ts") or not event.get("channel"):
-            return
-        reply = record_reply(
-            deps.db,
-            slack_user_id=user_id,
-            channel_id=event["channel"],
-            ts=event["ts"],
-            text=text,
-            event_id=context.get("event_id"),
-            now=deps.clock(),
-            thread_ts=event.get("thread_ts"),
-        )
-        if reply.outcome == "stored" and reply.checkin_id is not None:
-            deps.slowly(bot_turn, reply.checkin_id, event.get("thread_ts"), client)
-        elif reply.outcome in ("no_checkin", "closed"):
-            deps.later(answer_outside_checkin, reply, event, client)
+def _answer_outside_checkin(reply: Reply, event: dict, client: WebClient) -> None:
+    closed = reply.outcome == ReplyOutcome.CLOSED
+    client.chat_postMessage(
+        channel=event["channel"],
+        text=no_checkin_text(closed=closed),
+        blocks=no_checkin_blocks(reply.tool, reply.participant_id, closed=closed),
+        **({"thread_ts": event["thread_ts"]} if event.get("thread_ts") else {}),
+    )
 
+
+def direct_message(event: dict, context: dict, client: WebClient, deps: Deps) -> None:
+    """A person's message in their DM with the bot (`message.im`)."""
+    if event.get("channel_type") != "im" or event.get("bot_id"):
+        return
+    if event.get("subtype") not in _PERSON_WRITES:
+        return
+    user_id, text = event.get("user"), (event.get("text") or "").strip()
+    if not user_id or not text or not event.get("ts") or not event.get("channel"):
+        return
+    reply = record_reply(
+        deps.db,
+        slack_user_id=user_id,
+        channel_id=event["channel"],
+        ts=event["ts"],
+        text=text,
+        event_id=context.get("event_id"),
+        now=deps.clock(),
+        thread_ts=event.get("thread_ts"),
+    )
+    if reply.outcome == ReplyOutcome.STORED and reply.checkin_id is not None:
+        # The turn waits a moment (on a timer, not in a worker) so that two quick messages get
+        # one answer: the turn taken after both covers both.
+        deps.after(
+            deps.checkin_settle, _bot_turn, deps, reply.checkin_id, event.get("thread_ts"), client
+        )
+    elif reply.outcome in (ReplyOutcome.NO_CHECKIN, ReplyOutcome.CLOSED):
+        deps.later(_answer_outside_checkin, reply, event, client)
+
+
+def register(app: App) -> None:
     app.event("message")(direct_message)

@@ -88,6 +88,20 @@ class CheckinStatus(StrEnum):
     EXPIRED = "expired"
 
 
+class MessageAuthor(StrEnum):
+    """Who wrote a turn of a check-in."""
+
+    BOT = "bot"
+    PARTICIPANT = "participant"
+
+
+class AnalysisSource(StrEnum):
+    """What an analysis is about: a pulse comment, or a person's side of a check-in."""
+
+    ANSWER = "answer"
+    CHECKIN = "checkin"
+
+
 class AnalysisStatus(StrEnum):
     PENDING = "pending"
     DONE = "done"
@@ -272,8 +286,10 @@ class CheckinMessage(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     checkin_id: int = _fk("checkin.id", index=False)
-    author: str = Field(max_length=16)  # "bot" or "participant"
-    slack_ts: str = Field(max_length=32)
+    author: str = Field(max_length=16)  # a MessageAuthor
+    # Slack's ts once the message is in Slack; NULL for a bot turn decided but not yet posted
+    # (the clock posts it if the process died in between). NULLs never clash in the unique key.
+    slack_ts: str | None = Field(default=None, max_length=32)
     text_raw: str | None = Field(default=None)
     text_scrubbed: str | None = Field(default=None)
     # For the bot's turns: what wrote the question ("local" or "openai:MODEL") and the prompt.
@@ -307,7 +323,7 @@ class Analysis(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    source: str = Field(max_length=16)  # "answer" or "checkin"
+    source: str = Field(max_length=16)  # an AnalysisSource
     source_id: int = Field()
     round_id: int = _fk("round.id", index=False)
     participant_id: int = _fk("participant.id")

@@ -205,6 +205,7 @@ def deps(settings: Settings, db: Database) -> Iterator[Deps]:
     # Tests send one reply at a time; waiting for a second quick message only slows them.
     dependencies.checkin_settle = 0.0
     yield dependencies
+    dependencies.delayed.close()
     dependencies.executor.shutdown(wait=True)
     dependencies.slow_executor.shutdown(wait=True)
 

@@ -16,7 +16,12 @@ including the ones answered with an error.
 
 Answers to chat completions come from a FIFO queue of behaviours (``queue_*``); when it is empty the
 default responder (``respond_with``) answers. A request rejected before the queue is consulted
-(401, malformed JSON, ``stream: true``, missing ``model``/``messages``) consumes nothing.
+(401, malformed JSON, ``stream: true``, missing ``model``/``messages``, a strict schema outside
+the supported subset) consumes nothing.
+
+Like the real API, a ``response_format`` JSON schema marked ``"strict": true`` is checked against
+strict mode's rules (see ``strict_schema_problem``) and refused with a 400 naming the part that
+breaks them, so a schema the SDK renders from a pydantic model is tested as OpenAI would take it.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from socket import SHUT_RDWR, socket
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["ModelCall", "OpenAIStandIn"]
+__all__ = ["ModelCall", "OpenAIStandIn", "strict_schema_problem"]
 
 Responder = Callable[[dict], "str | dict"]
 
@@ -115,6 +120,7 @@ class ModelCall:
 @dataclass
 class _Content:
     content: str
+    finish_reason: str = "stop"
 
 
 @dataclass
@@ -142,6 +148,96 @@ class _Answer:
     status: int
     body: Any
     headers: dict[str, str] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------- strict schemas
+
+# Keywords strict mode refuses, as OpenAI documents them. Allowed are the structural keywords
+# (type, properties, required, additionalProperties, items, enum, const, anyOf, $ref, $defs,
+# title, description) and these limits: pattern, format, minLength, maxLength, minimum, maximum,
+# exclusiveMinimum, exclusiveMaximum, multipleOf, minItems, maxItems.
+_NOT_PERMITTED = (
+    "allOf",
+    "oneOf",
+    "not",
+    "if",
+    "then",
+    "else",
+    "dependentRequired",
+    "dependentSchemas",
+    "patternProperties",
+    "unevaluatedProperties",
+    "propertyNames",
+    "minProperties",
+    "maxProperties",
+    "unevaluatedItems",
+    "contains",
+    "minContains",
+    "maxContains",
+    "uniqueItems",
+    "default",
+)
+
+
+def strict_schema_problem(schema: Any) -> str | None:
+    """Why a strict ``response_format`` schema would be refused, worded as OpenAI does (``In
+    context=(...), ...``), or None when it keeps to strict mode's rules: an object at the root,
+    ``additionalProperties: false`` and every property required on each object, and no keyword
+    from ``_NOT_PERMITTED``."""
+    if not isinstance(schema, dict):
+        return "In context=(), schema must be a JSON Schema object."
+    if schema.get("type") != "object" or "anyOf" in schema:
+        return (
+            "In context=(), schema must be a JSON Schema of 'type: \"object\"', got something else."
+        )
+    return _schema_problem(schema, ())
+
+
+def _schema_problem(node: Any, context: tuple[str, ...]) -> str | None:
+    if not isinstance(node, dict):
+        return None
+    where = f"In context={context!r}"
+    for keyword in _NOT_PERMITTED:
+        if keyword in node:
+            return f"{where}, '{keyword}' is not permitted."
+    properties = node.get("properties")
+    if node.get("type") == "object" or isinstance(properties, dict):
+        if node.get("additionalProperties") is not False:
+            return f"{where}, 'additionalProperties' is required to be supplied and to be false."
+        keys = list(properties) if isinstance(properties, dict) else []
+        required = node.get("required", [])
+        missing = [key for key in keys if not isinstance(required, list) or key not in required]
+        if missing:
+            return (
+                f"{where}, 'required' is required to be supplied and to be an array including "
+                f"every key in properties. Missing '{missing[0]}'."
+            )
+    children: list[tuple[tuple[str, ...], Any]] = []
+    for group in ("properties", "$defs", "definitions"):
+        if isinstance(node.get(group), dict):
+            children += [((*context, group, key), sub) for key, sub in node[group].items()]
+    if "items" in node:
+        children.append(((*context, "items"), node["items"]))
+    if isinstance(node.get("anyOf"), list):
+        children += [((*context, "anyOf", str(i)), sub) for i, sub in enumerate(node["anyOf"])]
+    for child_context, child in children:
+        problem = _schema_problem(child, child_context)
+        if problem:
+            return problem
+    return None
+
+
+def _response_format_problem(request: dict) -> str | None:
+    response_format = request.get("response_format")
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return None
+    json_schema = response_format.get("json_schema")
+    if not isinstance(json_schema, dict) or json_schema.get("strict") is not True:
+        return None
+    problem = strict_schema_problem(json_schema.get("schema"))
+    if problem is None:
+        return None
+    return f"Invalid schema for response_format '{json_schema.get('name')}': {problem}"
 
 
 def _default_responder(body: dict) -> str | dict:
@@ -228,10 +324,19 @@ def _read_body(handler: BaseHTTPRequestHandler) -> bytes:
 class OpenAIStandIn:
     """A local OpenAI-compatible Chat Completions server (see the module docstring)."""
 
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, model: str = "gpt-4o-mini"):
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        model: str = "gpt-4o-mini",
+        check_schemas: bool = True,
+    ):
         self.host = host
         self.port = port
         self.model = model
+        # Refuse strict response_format schemas outside strict mode's subset, as OpenAI does.
+        self.check_schemas = check_schemas
         self.calls: list[ModelCall] = []
         # Exceptions raised by a responder (or a bad return value); such calls got a 500 marked
         # "x-should-retry: false" so the SDK surfaces it at once.
@@ -326,13 +431,17 @@ class OpenAIStandIn:
         with self._cond:
             self._responder = responder
 
-    def queue_json(self, content: dict | list, times: int = 1) -> None:
-        self._enqueue(_Content(json.dumps(content)), times)
+    def queue_json(
+        self, content: dict | list, times: int = 1, *, finish_reason: str = "stop"
+    ) -> None:
+        """Answer with ``content`` JSON-encoded; ``finish_reason`` e.g. "length" for an answer
+        cut off at the token limit, or "content_filter"."""
+        self._enqueue(_Content(json.dumps(content), finish_reason), times)
 
-    def queue_text(self, content: str, times: int = 1) -> None:
+    def queue_text(self, content: str, times: int = 1, *, finish_reason: str = "stop") -> None:
         if not isinstance(content, str):
             raise TypeError("queue_text takes a str; use queue_json for objects")
-        self._enqueue(_Content(content), times)
+        self._enqueue(_Content(content, finish_reason), times)
 
     def queue_status(
         self,
@@ -451,6 +560,9 @@ class OpenAIStandIn:
                         code="missing_required_parameter",
                     ),
                 )
+        problem = _response_format_problem(parsed) if self.check_schemas else None
+        if problem is not None:
+            return _Answer(400, error_body(400, problem, param="response_format", code=None))
         return self._chat_answer(parsed)
 
     def _models_answer(self, model_id: str | None) -> _Answer:
@@ -479,7 +591,9 @@ class OpenAIStandIn:
         if isinstance(behaviour, _Refusal):
             return _Answer(200, self._completion(request, None, refusal=behaviour.text))
         if isinstance(behaviour, _Content):
-            return _Answer(200, self._completion(request, behaviour.content))
+            return _Answer(
+                200, self._completion(request, behaviour.content, behaviour.finish_reason)
+            )
 
         with self._cond:
             responder = self._responder
@@ -498,7 +612,14 @@ class OpenAIStandIn:
             return _Answer(500, body, {"x-should-retry": "false"})
         return _Answer(200, self._completion(request, content))
 
-    def _completion(self, request: dict, content: str | None, refusal: str | None = None) -> dict:
+    def _completion(
+        self,
+        request: dict,
+        content: str | None,
+        finish_reason: str = "stop",
+        *,
+        refusal: str | None = None,
+    ) -> dict:
         prompt_tokens = _estimate_tokens(request.get("messages"))
         completion_tokens = _estimate_tokens(content if content is not None else refusal or "")
         return {
@@ -510,7 +631,7 @@ class OpenAIStandIn:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": content, "refusal": refusal},
-                    "finish_reason": "stop",
+                    "finish_reason": finish_reason,
                     "logprobs": None,
                 }
             ],

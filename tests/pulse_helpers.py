@@ -159,7 +159,7 @@ def store_reply(
     deps: Deps, user_id: str, text: str, *, ts: str, now: Any, event_id: str | None = None
 ):
     """A check-in reply stored as the Events API listener stores it, with no bot turn after."""
-    from bot.checkins.conversation import record_reply
+    from bot.checkins.reply import record_reply
 
     return record_reply(
         deps.db,

@@ -8,9 +8,9 @@ from sqlmodel import select
 
 from bot.analysis.analyzer import TextAnalysis
 from bot.analysis.local import LocalAnalyzer
-from bot.analysis.queue import ANSWER, enqueue, run
+from bot.analysis.queue import enqueue, run
 from bot.runtime.deps import Deps
-from storage.models import Analysis, AnalysisTheme, Answer, Delivery, DeliveryStatus
+from storage.models import Analysis, AnalysisSource, AnalysisTheme, Answer, Delivery, DeliveryStatus
 from storage.types import utcnow
 from tests.pulse_helpers import make_pilot
 
@@ -57,7 +57,7 @@ class _ChangesMidway(LocalAnalyzer):
                 session.add(stored)
                 enqueue(
                     session,
-                    ANSWER,
+                    AnalysisSource.ANSWER,
                     answer_id,
                     round_id=round_id,
                     participant_id=participant_id,
@@ -71,7 +71,7 @@ def test_an_analysis_of_old_words_never_overwrites_the_new(deps: Deps) -> None:
     with deps.db.transaction() as session:
         analysis_id = enqueue(
             session,
-            ANSWER,
+            AnalysisSource.ANSWER,
             answer_id,
             round_id=round_id,
             participant_id=participant_id,

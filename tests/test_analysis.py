@@ -4,15 +4,26 @@ SDK against a local OpenAI-compatible stand-in, with every way a model can fail.
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
+from pydantic import BaseModel, Field
 
+import prompts
 from bot.analysis.analyzer import FollowUp, TextAnalysis, Turn
 from bot.analysis.local import LocalAnalyzer, followup
-from bot.analysis.model import ModelAnalyzer
+from bot.analysis.model import (
+    AnalysisOutput,
+    FollowupOutput,
+    ModelAnalyzer,
+    ModelCallError,
+    ModelClient,
+)
+from bot.analysis.themes import LABELS, THEMES
 from bot.devkit.evaluation import evaluate, load
 from bot.privacy.scrub import scrub
 from tests.openai_standin import OpenAIStandIn
@@ -110,6 +121,48 @@ def model(llm: OpenAIStandIn, timeout: float = 1.0) -> ModelAnalyzer:
     return ModelAnalyzer(api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=timeout)
 
 
+def sdk_schema(output: type[BaseModel]) -> dict:
+    """The strict JSON schema the SDK renders for `output`, through its public helper."""
+    return openai.pydantic_function_tool(output)["function"]["parameters"]
+
+
+def test_the_schema_sent_is_the_output_model_as_the_sdk_renders_it(llm: OpenAIStandIn) -> None:
+    llm.queue_json(GOOD)
+    model(llm).analyze("no licence yet and it's slow")
+    [call] = llm.wait_for(1)
+    response_format = call.body["response_format"]
+    assert response_format["type"] == "json_schema"
+    assert response_format["json_schema"]["name"] == "text_analysis"
+    assert response_format["json_schema"]["strict"] is True
+    schema = response_format["json_schema"]["schema"]
+    # One source: what the model is asked for is exactly the model that validates the answer.
+    assert schema == sdk_schema(AnalysisOutput) == AnalysisOutput.model_json_schema()
+    assert schema["additionalProperties"] is False
+    assert schema["required"] == ["sentiment", "label", "themes", "summary", "blockers", "wins"]
+    fields = schema["properties"]
+    assert (fields["sentiment"]["minimum"], fields["sentiment"]["maximum"]) == (-1, 1)
+    assert fields["label"]["enum"] == list(LABELS)
+    assert fields["themes"]["items"]["enum"] == list(THEMES)
+    assert (fields["themes"]["minItems"], fields["themes"]["maxItems"]) == (1, 3)
+    # Limits the hand-written schema used to leave out are now asked for too.
+    assert fields["summary"]["maxLength"] == 300
+    for phrases in (fields["blockers"], fields["wins"]):
+        assert phrases["maxItems"] == 3
+        assert (phrases["items"]["minLength"], phrases["items"]["maxLength"]) == (1, 160)
+
+
+def test_the_follow_up_schema_is_its_output_model_too(llm: OpenAIStandIn) -> None:
+    turns = [Turn("bot", "How was it?"), Turn("participant", "It's slow when the queue is long")]
+    llm.queue_json({"question": "How long do you wait?"})
+    model(llm).followup(turns, TextAnalysis(-0.4, "negative", ["speed"]), 1, seed=1)
+    [call] = llm.wait_for(1)
+    sent = call.body["response_format"]["json_schema"]
+    assert sent["name"] == "followup"
+    assert sent["schema"] == sdk_schema(FollowupOutput)
+    question = sent["schema"]["properties"]["question"]
+    assert (question["minLength"], question["maxLength"]) == (5, 200)
+
+
 def test_good_model_output_is_used_with_its_prompt_version(llm: OpenAIStandIn) -> None:
     llm.queue_json(GOOD)
     result = model(llm).analyze("no licence yet and it's slow", kind="checkin")
@@ -129,30 +182,59 @@ def test_good_model_output_is_used_with_its_prompt_version(llm: OpenAIStandIn) -
     )
 
 
+SCHEMA = "output did not match the schema"
+
+
 @pytest.mark.parametrize(
-    "queue",
+    ("queue", "reason"),
     [
-        lambda llm: llm.queue_text("Sure! The sentiment is positive."),
-        lambda llm: llm.queue_json({"sentiment": 0.4, "label": "positive"}),
-        lambda llm: llm.queue_json({**GOOD, "themes": ["everyone's answers"]}),
-        lambda llm: llm.queue_json({**GOOD, "sentiment": 7}),
-        lambda llm: llm.queue_json({**GOOD, "extra": "field"}),
-        lambda llm: llm.queue_refusal(),
-        lambda llm: llm.queue_status(500, times=2),
-        lambda llm: llm.queue_status(401),
-    ],
-    ids=[
-        "not-json",
-        "missing-fields",
-        "theme-outside-taxonomy",
-        "out-of-range",
-        "extra-field",
-        "refusal",
-        "http-500",
-        "http-401",
+        pytest.param(
+            lambda llm: llm.queue_text("Sure! The sentiment is positive."), SCHEMA, id="not-json"
+        ),
+        pytest.param(
+            lambda llm: llm.queue_json({"sentiment": 0.4, "label": "positive"}),
+            SCHEMA,
+            id="missing-fields",
+        ),
+        pytest.param(
+            lambda llm: llm.queue_json({**GOOD, "themes": ["everyone's answers"]}),
+            SCHEMA,
+            id="theme-outside-taxonomy",
+        ),
+        pytest.param(lambda llm: llm.queue_json({**GOOD, "sentiment": 7}), SCHEMA, id="range"),
+        pytest.param(lambda llm: llm.queue_json({**GOOD, "extra": "x"}), SCHEMA, id="extra"),
+        pytest.param(
+            lambda llm: llm.queue_json({**GOOD, "summary": "x" * 301}), SCHEMA, id="long-summary"
+        ),
+        pytest.param(
+            lambda llm: llm.queue_json({**GOOD, "themes": ["speed"] * 4}), SCHEMA, id="4-themes"
+        ),
+        # A blank phrase passes the sent minLength: 1; only the check after the call, which
+        # strips whitespace first, catches it.
+        pytest.param(
+            lambda llm: llm.queue_json({**GOOD, "blockers": ["   "]}),
+            SCHEMA,
+            id="blank-phrase-checked-after",
+        ),
+        pytest.param(
+            lambda llm: llm.queue_json(GOOD, finish_reason="length"),
+            "output cut off at the length limit",
+            id="cut-off",
+        ),
+        pytest.param(
+            lambda llm: llm.queue_json(GOOD, finish_reason="content_filter"),
+            "stopped by the content filter",
+            id="content-filter",
+        ),
+        pytest.param(lambda llm: llm.queue_refusal("No."), "refused: No.", id="refusal"),
+        pytest.param(lambda llm: llm.queue_text(""), "no content", id="empty"),
+        pytest.param(lambda llm: llm.queue_status(500, times=2), "HTTP 500", id="http-500"),
+        pytest.param(lambda llm: llm.queue_status(401), "HTTP 401", id="http-401"),
     ],
 )
-def test_any_model_failure_falls_back_to_the_local_result(llm: OpenAIStandIn, queue) -> None:
+def test_any_model_failure_falls_back_to_the_local_result(
+    llm: OpenAIStandIn, queue, reason: str
+) -> None:
     queue(llm)
     text = "It made up a policy number, useless"
     result = model(llm).analyze(text)
@@ -163,7 +245,26 @@ def test_any_model_failure_falls_back_to_the_local_result(llm: OpenAIStandIn, qu
         local.label,
         local.themes,
     )
-    assert result.note and result.note.startswith("openai:gpt-4o-mini failed")
+    assert result.note == f"openai:gpt-4o-mini failed: {reason}"
+
+
+def test_duplicate_themes_are_merged_not_rejected(llm: OpenAIStandIn) -> None:
+    llm.queue_json({**GOOD, "themes": ["speed", "speed", "access_licensing"]})
+    result = model(llm).analyze("slow and no licence")
+    assert result.analyzer == "openai:gpt-4o-mini"
+    assert result.themes == ["speed", "access_licensing"]
+
+
+def test_an_unreachable_model_falls_back_with_connection_failed() -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    analyzer = ModelAnalyzer(
+        api_key="sk-test", model="gpt-4o-mini", base_url=f"http://127.0.0.1:{port}/v1", timeout=1
+    )
+    result = analyzer.analyze("it saves me an hour")
+    assert result.analyzer == "local"
+    assert result.note == "openai:gpt-4o-mini failed: connection failed"
 
 
 def test_a_500_is_retried_once_before_falling_back(llm: OpenAIStandIn) -> None:
@@ -183,6 +284,57 @@ def test_a_hanging_model_times_out_and_falls_back(llm: OpenAIStandIn) -> None:
     assert result.sentiment > 0
     # One try and one retry, each cut off by the timeout, plus the SDK's short back-off.
     assert elapsed < 4
+
+
+class _Digest(BaseModel):
+    headline: str = Field(max_length=80)
+    themes: list[str] = Field(max_length=2)
+
+
+DIGEST = prompts.Prompt(name="digest", version="0", text="Summarise the week.")
+
+
+def test_the_structured_call_takes_any_prompt_and_output_model(llm: OpenAIStandIn) -> None:
+    client = ModelClient(api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=1)
+    llm.queue_json({"headline": "Licences hold the pilot back", "themes": ["access_licensing"]})
+    digest = client.structured(DIGEST, "<week>\n...\n</week>", _Digest)
+    assert digest == _Digest(headline="Licences hold the pilot back", themes=["access_licensing"])
+    [call] = llm.wait_for(1)
+    assert call.body["messages"] == [
+        {"role": "system", "content": "Summarise the week."},
+        {"role": "user", "content": "<week>\n...\n</week>"},
+    ]
+    assert call.body["temperature"] == 0
+    assert call.body["response_format"]["json_schema"]["name"] == "_Digest"
+    assert call.body["response_format"]["json_schema"]["schema"] == sdk_schema(_Digest)
+
+
+def test_the_structured_call_raises_one_error_with_a_reason(llm: OpenAIStandIn) -> None:
+    client = ModelClient(api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=1)
+    llm.queue_json({"headline": "x" * 81, "themes": []})
+    llm.queue_status(503, times=2)
+    llm.queue_refusal("No.")
+    reasons = []
+    for _ in range(3):
+        with pytest.raises(ModelCallError) as caught:
+            client.structured(DIGEST, "<week></week>", _Digest)
+        reasons.append(caught.value.reason)
+    assert reasons == ["output did not match the schema", "HTTP 503", "refused: No."]
+
+
+def test_an_output_model_outside_strict_mode_is_refused_by_the_stand_in(
+    llm: OpenAIStandIn,
+) -> None:
+    # A default is not allowed in a strict schema; OpenAI answers 400, and so does the stand-in.
+    class WithDefault(BaseModel):
+        headline: str = "nothing new"
+
+    client = ModelClient(api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=1)
+    with pytest.raises(ModelCallError) as caught:
+        client.structured(DIGEST, "<week></week>", WithDefault)
+    assert caught.value.reason == "HTTP 400"
+    assert isinstance(caught.value.__cause__, openai.BadRequestError)
+    assert "'default' is not permitted" in caught.value.__cause__.message
 
 
 def test_the_timeout_is_never_above_twenty_seconds(llm: OpenAIStandIn) -> None:

@@ -34,7 +34,7 @@ _ts = itertools.count(1)
 
 
 def send_checkin(app: RunningApp) -> None:
-    from bot.checkins.conversation import send_checkins
+    from bot.outreach.checkin import send_checkins
 
     result = send_checkins(
         app.deps.db,
@@ -66,7 +66,7 @@ def reply(sender: SlackSender, user: str, text: str, **kwargs: object) -> tuple[
 
 def two_pilots_checking_in(app: RunningApp) -> None:
     """U0PERSON1 is in two pilots, and both have sent their check-in."""
-    from bot.checkins.conversation import send_checkins
+    from bot.outreach.checkin import send_checkins
     from bot.pilots.pilot import PilotSpec, create_pilot
 
     make_pilot(app.deps)
@@ -234,7 +234,7 @@ def test_a_dm_with_no_check_in_open_gets_a_helpful_answer(
 def test_paused_or_stopped_people_get_no_check_in(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot.checkins.conversation import send_checkins
+    from bot.outreach.checkin import send_checkins
     from bot.pilots import participant as participants
 
     make_pilot(app.deps)
@@ -244,7 +244,13 @@ def test_paused_or_stopped_people_get_no_check_in(
         person = session.exec(
             select(Participant).where(Participant.slack_user_id == "U0PERSON6")
         ).one()
-    participants.stop(app.deps.db, f"p:{person.id}", "U0PERSON6", app.deps.clock())
+    participants.choose(
+        app.deps.db,
+        "U0PERSON6",
+        participants.Preference.STOP,
+        app.deps.clock(),
+        participant_id=person.id,
+    )
     result = send_checkins(
         app.deps.db,
         app.deps.sending_client,
@@ -513,7 +519,7 @@ def test_a_model_question_is_stored_with_what_wrote_it_and_the_thanks_is_scrubbe
 def test_a_question_that_could_not_be_posted_is_posted_by_the_clock(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot.runtime.clock import tick
+    from bot.runtime.clock import Clock
 
     make_pilot(app.deps)
     send_checkin(app)
@@ -527,23 +533,23 @@ def test_a_question_that_could_not_be_posted_is_posted_by_the_clock(
     assert len(bot_messages(slack, "U0PERSON2")) == 1  # only the opener
     with app.deps.db.session() as session:
         [pending] = session.exec(select(CheckinMessage).where(CheckinMessage.author == "bot")).all()
-    assert pending.slack_ts.startswith("pending:") and pending.text_raw.endswith("?")
-    tick(app.deps, app.deps.clock() + timedelta(minutes=2))
+    assert pending.slack_ts is None and pending.text_raw.endswith("?")
+    Clock(app.deps).tick(app.deps.clock() + timedelta(minutes=2))
     question = bot_messages(slack, "U0PERSON2")[1]
     assert question["text"] == pending.text_raw
     with app.deps.db.session() as session:
         posted = session.get(CheckinMessage, pending.id)
     assert posted.slack_ts == question["ts"] and posted.text_raw is None
     # A second tick posts nothing more.
-    tick(app.deps, app.deps.clock() + timedelta(minutes=4))
+    Clock(app.deps).tick(app.deps.clock() + timedelta(minutes=4))
     assert len(bot_messages(slack, "U0PERSON2")) == 2
 
 
 def test_a_turn_taken_just_before_a_crash_is_posted_by_the_clock(
     app: RunningApp, slack: SlackStandIn
 ) -> None:
-    from bot.checkins.conversation import take_turn
-    from bot.runtime.clock import tick
+    from bot.checkins.turn import take_turn
+    from bot.runtime.clock import Clock
 
     make_pilot(app.deps)
     send_checkin(app)
@@ -552,7 +558,7 @@ def test_a_turn_taken_just_before_a_crash_is_posted_by_the_clock(
     # The process takes its turn and dies before posting it.
     turn = take_turn(app.deps.db, app.deps.analyzer, stored.checkin_id, now)
     assert turn is not None
-    tick(app.deps, now + timedelta(minutes=2))
+    Clock(app.deps).tick(now + timedelta(minutes=2))
     assert bot_messages(slack, "U0PERSON3")[1]["text"] == turn.text
 
 

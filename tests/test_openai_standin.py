@@ -7,14 +7,15 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Literal
 
 import httpx
 import openai
 import pytest
 from openai import OpenAI
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from tests.openai_standin import ModelCall, OpenAIStandIn
+from tests.openai_standin import ModelCall, OpenAIStandIn, strict_schema_problem
 
 MODEL = "gpt-4o-mini"
 MESSAGES = [
@@ -410,3 +411,151 @@ def test_wait_for_wakes_on_a_call_from_another_thread(
 
     caller.join(timeout=3)
     assert calls[0].body["messages"] == MESSAGES
+
+
+# -- strict schemas and finish reasons ---------------------------------------------------------
+
+
+def strict_format(schema: dict, name: str = "pulse") -> dict:
+    return {"type": "json_schema", "json_schema": {"name": name, "strict": True, "schema": schema}}
+
+
+def test_a_pydantic_model_with_limits_is_sent_with_them_and_accepted(
+    standin: OpenAIStandIn, client: OpenAI
+) -> None:
+    class Answer(BaseModel):
+        score: float = Field(ge=-1, le=1)
+        mood: Literal["up", "down"]
+        tags: list[Literal["a", "b", "c"]] = Field(min_length=1, max_length=2)
+        note: str = Field(min_length=1, max_length=50)
+        maybe: str | None
+
+    answer = {"score": 0.5, "mood": "up", "tags": ["a"], "note": "fine", "maybe": None}
+    standin.queue_json(answer)
+
+    completion = client.chat.completions.parse(
+        model=MODEL, messages=MESSAGES, response_format=Answer
+    )
+
+    assert completion.choices[0].message.parsed == Answer(**answer)
+    schema = standin.calls[0].body["response_format"]["json_schema"]["schema"]
+    assert strict_schema_problem(schema) is None
+    fields = schema["properties"]
+    assert (fields["score"]["minimum"], fields["score"]["maximum"]) == (-1, 1)
+    assert fields["mood"]["enum"] == ["up", "down"]
+    assert fields["tags"]["items"]["enum"] == ["a", "b", "c"]
+    assert (fields["tags"]["minItems"], fields["tags"]["maxItems"]) == (1, 2)
+    assert (fields["note"]["minLength"], fields["note"]["maxLength"]) == (1, 50)
+    assert fields["maybe"]["anyOf"] == [{"type": "string"}, {"type": "null"}]
+    assert schema["required"] == ["score", "mood", "tags", "note", "maybe"]
+
+
+def test_a_strict_schema_outside_the_subset_gets_400_and_consumes_nothing(
+    standin: OpenAIStandIn, client: OpenAI
+) -> None:
+    standin.queue_text("kept for later")
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        chat(client, response_format=strict_format(schema, name="loose"))
+
+    assert caught.value.param == "response_format"
+    assert caught.value.body["message"] == (  # type: ignore[index]
+        "Invalid schema for response_format 'loose': In context=(), 'additionalProperties' is "
+        "required to be supplied and to be false."
+    )
+    assert len(standin.calls) == 1 and standin.pending == 1
+    # Not strict: the schema is a hint, taken as it is.
+    chat(client, response_format={**strict_format(schema), "json_schema": {"name": "x"}})
+    assert standin.pending == 0
+
+
+def test_a_pydantic_default_is_refused_as_openai_refuses_it(
+    standin: OpenAIStandIn, client: OpenAI
+) -> None:
+    class WithDefault(BaseModel):
+        mood: str = "none"
+
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.chat.completions.parse(model=MODEL, messages=MESSAGES, response_format=WithDefault)
+
+    assert "In context=('properties', 'mood'), 'default' is not permitted." in (
+        caught.value.message
+    )
+
+
+@pytest.mark.parametrize(
+    ("schema", "problem"),
+    [
+        ({"type": "array", "items": {"type": "string"}}, "In context=(), schema must be"),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+                "required": ["a"],
+                "additionalProperties": False,
+            },
+            "Missing 'b'.",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {"a": {"type": "array", "items": {"type": "string"}}},
+                "required": ["a"],
+                "additionalProperties": False,
+                "$defs": {"B": {"type": "object", "properties": {}, "required": []}},
+            },
+            "In context=('$defs', 'B'), 'additionalProperties' is required",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {
+                    "a": {"type": "array", "items": {"type": "string"}, "uniqueItems": True}
+                },
+                "required": ["a"],
+                "additionalProperties": False,
+            },
+            "In context=('properties', 'a'), 'uniqueItems' is not permitted.",
+        ),
+        (
+            {
+                "type": "object",
+                "properties": {
+                    "a": {"anyOf": [{"type": "string"}, {"type": "object", "properties": {}}]}
+                },
+                "required": ["a"],
+                "additionalProperties": False,
+            },
+            "In context=('properties', 'a', 'anyOf', '1'), 'additionalProperties'",
+        ),
+    ],
+    ids=["root-not-object", "not-all-required", "defs-open", "unique-items", "any-of-open"],
+)
+def test_strict_schema_problems(schema: dict, problem: str) -> None:
+    found = strict_schema_problem(schema)
+    assert found is not None and problem in found
+
+
+def test_schema_checks_can_be_turned_off() -> None:
+    with OpenAIStandIn(check_schemas=False) as llm:
+        client = OpenAI(api_key="test", base_url=llm.url, max_retries=0)
+        schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+        chat(client, response_format=strict_format(schema))
+        client.close()
+    assert len(llm.calls) == 1
+
+
+def test_finish_reason_length_and_content_filter(standin: OpenAIStandIn, client: OpenAI) -> None:
+    class Themes(BaseModel):
+        themes: list[str]
+
+    standin.queue_text('{"themes": ["sp', finish_reason="length")
+    standin.queue_json({"themes": []}, finish_reason="length")
+    standin.queue_json({"themes": []}, finish_reason="content_filter")
+
+    assert chat(client).choices[0].finish_reason == "length"
+    with pytest.raises(openai.LengthFinishReasonError):
+        client.chat.completions.parse(model=MODEL, messages=MESSAGES, response_format=Themes)
+    with pytest.raises(openai.ContentFilterFinishReasonError):
+        client.chat.completions.parse(model=MODEL, messages=MESSAGES, response_format=Themes)

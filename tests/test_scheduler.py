@@ -10,7 +10,7 @@ from sqlmodel import select
 from bot.devkit.slack_requests import SlackSender
 from bot.devkit.slack_standin import SlackStandIn
 from bot.pilots import period as periods
-from bot.runtime.clock import tick
+from bot.runtime.clock import Clock
 from bot.runtime.deps import Deps
 from storage.models import Delivery, Pilot, Purpose, Round
 from tests.conftest import RunningApp
@@ -48,13 +48,13 @@ def test_the_pulse_goes_out_at_its_slot_once(deps: Deps, slack: SlackStandIn) ->
     make_pilot(deps)
     pilot = _pilot(deps)
     slot = _slot(deps, 1, pilot.pulse_weekday, pilot.pulse_hour)
-    tick(deps, slot - timedelta(minutes=1))
+    Clock(deps).tick(slot - timedelta(minutes=1))
     assert _dms(slack) == 0
-    tick(deps, slot + timedelta(minutes=1))
+    Clock(deps).tick(slot + timedelta(minutes=1))
     assert _dms(slack) == 6
     # Later ticks of the same period, and a restarted clock, send nothing more.
-    tick(deps, slot + timedelta(hours=5))
-    tick(deps, slot + timedelta(days=1))
+    Clock(deps).tick(slot + timedelta(hours=5))
+    Clock(deps).tick(slot + timedelta(days=1))
     assert _dms(slack) == 6
     with deps.db.session() as session:
         [round_] = session.exec(select(Round)).all()
@@ -66,7 +66,7 @@ def test_two_clocks_ticking_together_send_each_dm_once(deps: Deps, slack: SlackS
     pilot = _pilot(deps)
     moment = _slot(deps, 1, pilot.pulse_weekday, pilot.pulse_hour) + timedelta(minutes=1)
     slack.latency = 0.02
-    clocks = [threading.Thread(target=tick, args=(deps, moment)) for _ in range(2)]
+    clocks = [threading.Thread(target=Clock(deps).tick, args=(moment,)) for _ in range(2)]
     for clock in clocks:
         clock.start()
     for clock in clocks:
@@ -84,9 +84,9 @@ def test_a_pilot_created_after_this_weeks_slot_waits_for_next_week(
         stored = session.get(Pilot, pilot.id)
         stored.created_at = slot + timedelta(hours=1)
         session.add(stored)
-    tick(deps, slot + timedelta(hours=2))
+    Clock(deps).tick(slot + timedelta(hours=2))
     assert _dms(slack) == 0
-    tick(deps, slot + timedelta(days=7, minutes=1))
+    Clock(deps).tick(slot + timedelta(days=7, minutes=1))
     assert _dms(slack) == 6
 
 
@@ -97,16 +97,16 @@ def test_the_reminder_follows_at_its_slot_to_those_who_have_not_answered(
     make_pilot(deps)
     pilot = _pilot(deps)
     pulse_at = _slot(deps, 1, pilot.pulse_weekday, pilot.pulse_hour) + timedelta(minutes=1)
-    tick(deps, pulse_at)
+    Clock(deps).tick(pulse_at)
     click(sender, slack, "U0PERSON1", "Daily")
     reminder_at = _slot(deps, 1, pilot.reminder_weekday, pilot.reminder_hour) + timedelta(minutes=1)
-    tick(deps, reminder_at - timedelta(hours=1))
+    Clock(deps).tick(reminder_at - timedelta(hours=1))
     with deps.db.session() as session:
         assert (
             session.exec(select(Delivery).where(Delivery.purpose == Purpose.REMINDER)).all() == []
         )
-    tick(deps, reminder_at)
-    tick(deps, reminder_at + timedelta(hours=3))
+    Clock(deps).tick(reminder_at)
+    Clock(deps).tick(reminder_at + timedelta(hours=3))
     # (Wednesday's check-in went out too; only the pulse messages count here.)
     assert _pulse_messages(slack, "U0PERSON1") == 1
     assert [_pulse_messages(slack, p) for p in PEOPLE[1:]] == [2] * 5
@@ -121,7 +121,7 @@ def test_a_round_left_unsent_is_finished_by_the_next_tick(deps: Deps, slack: Sla
     # A `pulse send` that died right after opening the round: every delivery still pending.
     open_round(deps.db, pilot, "pulse", moment, close_after_days=6)
     assert _dms(slack) == 0
-    tick(deps, moment + timedelta(minutes=1))
+    Clock(deps).tick(moment + timedelta(minutes=1))
     assert _dms(slack) == 6
 
 
@@ -134,16 +134,16 @@ def test_the_check_in_goes_out_at_its_slot_and_expires_with_its_round(
     pilot = _pilot(deps)
     slot = _slot(deps, 1, pilot.checkin_weekday, pilot.checkin_hour)
     pulse_slot = _slot(deps, 1, pilot.pulse_weekday, pilot.pulse_hour)
-    tick(deps, pulse_slot + timedelta(minutes=1))
-    tick(deps, slot - timedelta(minutes=1))
+    Clock(deps).tick(pulse_slot + timedelta(minutes=1))
+    Clock(deps).tick(slot - timedelta(minutes=1))
     assert _dms(slack) == 6
-    tick(deps, slot + timedelta(minutes=1))
-    tick(deps, slot + timedelta(hours=2))
+    Clock(deps).tick(slot + timedelta(minutes=1))
+    Clock(deps).tick(slot + timedelta(hours=2))
     assert _dms(slack) == 12
     opener = slack.messages[dm_channel("U0PERSON1")][1]
     assert "quick check-in" in opener["text"]
     reply = store_reply(deps, "U0PERSON1", "fine so far", ts="9.1", now=slot + timedelta(hours=3))
     assert reply.outcome == "stored"
-    tick(deps, slot + timedelta(days=7))
+    Clock(deps).tick(slot + timedelta(days=7))
     with deps.db.session() as session:
         assert session.exec(select(Checkin)).one().status == CheckinStatus.EXPIRED

@@ -40,7 +40,7 @@ class FollowUp:
 class Turn:
     """One turn of a check-in conversation, scrubbed."""
 
-    author: str  # "bot" or "participant"
+    author: str  # a storage.models.MessageAuthor
     text: str
 
 

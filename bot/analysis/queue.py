@@ -12,22 +12,22 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from bot.analysis.analyzer import Analyzer, TextAnalysis
-from bot.pilots.participant import workspace_scrubber
+from bot.privacy.names import workspace_scrubber
 from storage import Database
 from storage.models import (
     Analysis,
+    AnalysisSource,
     AnalysisStatus,
     AnalysisTheme,
     Answer,
     CheckinMessage,
+    MessageAuthor,
 )
 from storage.types import utcnow
 from storage.upsert import upsert
 
 log = logging.getLogger(__name__)
 
-ANSWER = "answer"
-CHECKIN = "checkin"
 MAX_ATTEMPTS = 5
 # The backlog leaves fresh rows to the worker that queued them.
 BACKLOG_GRACE = timedelta(seconds=30)
@@ -70,14 +70,15 @@ def forget(session: Session, source: str, source_ids: list[int]) -> None:
 
 def _text_of(session: Session, analysis: Analysis) -> str | None:
     """The scrubbed words an analysis is about: a comment, or a person's side of a check-in."""
-    if analysis.source == ANSWER:
+    if analysis.source == AnalysisSource.ANSWER:
         return session.exec(
             select(Answer.text_scrubbed).where(Answer.id == analysis.source_id)
         ).first()
     parts = session.exec(
         select(CheckinMessage.text_scrubbed)
         .where(
-            CheckinMessage.checkin_id == analysis.source_id, CheckinMessage.author == "participant"
+            CheckinMessage.checkin_id == analysis.source_id,
+            CheckinMessage.author == MessageAuthor.PARTICIPANT,
         )
         .order_by(CheckinMessage.created_at, CheckinMessage.id)
     ).all()
@@ -131,7 +132,7 @@ def run(db: Database, analyzer: Analyzer, analysis_ids: list[int]) -> list[TextA
             with db.transaction() as session:
                 session.execute(delete(Analysis).where(Analysis.id == analysis_id))
             continue
-        kind = "checkin" if analysis.source == CHECKIN else "comment"
+        kind = "checkin" if analysis.source == AnalysisSource.CHECKIN else "comment"
         try:
             result = analyzer.analyze(text, kind=kind)
             # A model may echo or invent a name; what is stored for reporting is scrubbed again.
@@ -183,5 +184,7 @@ def backlog(db: Database, analyzer: Analyzer, now: datetime, *, limit: int = 200
 
 def checkin_analysis(session: Session, checkin_id: int) -> Analysis | None:
     return session.exec(
-        select(Analysis).where(Analysis.source == CHECKIN, Analysis.source_id == checkin_id)
+        select(Analysis).where(
+            Analysis.source == AnalysisSource.CHECKIN, Analysis.source_id == checkin_id
+        )
     ).first()

@@ -15,10 +15,10 @@ from typing import TextIO
 
 from sqlmodel import select
 
-from bot.checkins.conversation import send_checkins
 from bot.devkit.plaintext import indent, render_blocks, render_view
 from bot.devkit.slack_requests import SlackSender
 from bot.devkit.slack_standin import SlackStandIn
+from bot.outreach.checkin import send_checkins
 from bot.outreach.pulse import send_pulse, send_reminder
 from bot.pilots.pilot import PilotSpec, create_pilot, list_pilots
 from bot.reporting.report import build_report

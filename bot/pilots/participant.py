@@ -1,22 +1,29 @@
-"""A participant's own choices: pause for a while, stop these messages, start again.
+"""Participants: the people of a pilot as Slack describes them, and their own choices (pause for
+a while, stop these messages, start again).
 
-Each takes effect at once: the sender checks them just before each message goes out.
+A choice takes effect at once: the sender checks it just before each message goes out.
 """
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import Session, select
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlmodel import select
 
-from bot.privacy.scrub import Scrubber
+from bot.errors import PulseError, slack_error_code
 from storage import Database
-from storage.models import Delivery, Participant, Pilot, WorkspaceMember
+from storage.models import Delivery, Participant, Pilot
 
 PAUSE = timedelta(days=14)
+# Slack's own system user, which is neither a bot nor a person.
+SLACKBOT = "USLACKBOT"
 
 
 def first_name(real_name: str | None, display_name: str | None) -> str | None:
@@ -24,8 +31,125 @@ def first_name(real_name: str | None, display_name: str | None) -> str | None:
     return (display_name or (real_name or "").split(" ")[0]) or None
 
 
+# -- who is in a pilot ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """A workspace member as Slack describes them, reduced to what the pilot keeps."""
+
+    user_id: str
+    real_name: str | None = None
+    display_name: str | None = None
+    tz: str | None = None
+
+
+@dataclass
+class Roster:
+    """The people resolved for a pilot, and who was left out and why."""
+
+    people: dict[str, Person] = field(default_factory=dict)
+    left_out: dict[str, str] = field(default_factory=dict)
+
+
+def channel_members(client: WebClient, channel_id: str) -> list[str]:
+    """Every member of a channel, across all of `conversations.members`' pages."""
+    members: list[str] = []
+    try:
+        for page in client.conversations_members(channel=channel_id, limit=1000):
+            members.extend(page.get("members", []))
+    except SlackApiError as exc:
+        error = slack_error_code(exc)
+        if error == "channel_not_found":
+            raise PulseError(
+                f"--members-from-channel: the bot cannot see channel {channel_id}; "
+                "invite it there (/invite @pilot-pulse) and run this again"
+            ) from None
+        raise PulseError(f"cannot list the members of {channel_id} ({error})") from None
+    return members
+
+
+def resolve_people(
+    client: WebClient, user_ids: Iterable[str], *, app_user_id: str | None, workers: int = 8
+) -> Roster:
+    """Look up each user with `users.info`; keep real, active people and say who was left out."""
+    roster = Roster()
+    wanted = list(dict.fromkeys(user_ids))
+
+    def look_up(user_id: str) -> tuple[str, dict | None, str | None]:
+        try:
+            return user_id, client.users_info(user=user_id)["user"], None
+        except SlackApiError as exc:
+            return user_id, None, slack_error_code(exc)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for user_id, user, error in pool.map(look_up, wanted):
+            if user is None:
+                roster.left_out[user_id] = f"not found ({error})"
+            elif user_id == app_user_id:
+                roster.left_out[user_id] = "this app itself"
+            elif user.get("is_bot") or user_id == SLACKBOT:
+                roster.left_out[user_id] = "a bot"
+            elif user.get("deleted"):
+                roster.left_out[user_id] = "a deactivated account"
+            else:
+                profile = user.get("profile") or {}
+                roster.people[user_id] = Person(
+                    user_id=user_id,
+                    real_name=profile.get("real_name") or user.get("real_name"),
+                    display_name=profile.get("display_name") or None,
+                    tz=user.get("tz"),
+                )
+    return roster
+
+
+@dataclass(frozen=True)
+class Membership:
+    """One pilot a person belongs to, as their Home tab shows it."""
+
+    participant_id: int
+    pilot: str
+    tool: str
+    role: str
+    surveyed: bool
+    min_group_size: int
+    paused_until: datetime | None
+    opted_out: bool
+    slack_tz: str | None
+
+
+def memberships_of(db: Database, slack_user_id: str) -> list[Membership]:
+    """Every pilot `slack_user_id` is in, by pilot name."""
+    with db.session() as session:
+        rows = session.exec(
+            select(Participant, Pilot)
+            .join(Pilot, Pilot.id == Participant.pilot_id)
+            .where(Participant.slack_user_id == slack_user_id)
+            .order_by(Pilot.name)
+        ).all()
+    return [
+        Membership(
+            participant_id=participant.id,
+            pilot=pilot.name,
+            tool=pilot.tool,
+            role=participant.role,
+            surveyed=participant.surveyed,
+            min_group_size=pilot.min_group_size,
+            paused_until=participant.paused_until,
+            opted_out=participant.opted_out_at is not None,
+            slack_tz=participant.slack_tz,
+        )
+        for participant, pilot in rows
+    ]
+
+
+# -- a person's own choices -------------------------------------------------------------------
+
+
 @dataclass
 class Choice:
+    """A person's messages of one pilot after a choice: paused until, or stopped."""
+
     pilot: str
     participant_id: int
     paused_until: datetime | None
@@ -33,23 +157,43 @@ class Choice:
     slack_tz: str | None
 
 
-def subject_value(*, delivery_id: int | None = None, participant_id: int | None = None) -> str:
-    """A button value naming whose messages a choice is about: a delivery (from a DM) or a
-    participant (from the Home tab, where there may be no delivery yet)."""
-    return f"d:{delivery_id}" if delivery_id is not None else f"p:{participant_id}"
+class Preference(StrEnum):
+    """What a person can choose about their own messages, from any surface."""
+
+    PAUSE = "pause"  # nothing for two weeks
+    STOP = "stop"  # nothing until they start again
+    RESUME = "resume"  # undo either
 
 
-def _apply(db: Database, subject: str, slack_user_id: str, change: dict) -> Choice | None:
-    kind, _, number = subject.partition(":")
-    if not number.isdigit() or kind not in ("d", "p"):
-        return None
+def _change(preference: Preference, now: datetime) -> dict[str, Any]:
+    if preference == Preference.PAUSE:
+        return {"paused_until": now + PAUSE}
+    if preference == Preference.STOP:
+        return {"opted_out_at": now, "paused_until": None}
+    return {"opted_out_at": None, "paused_until": None}
+
+
+def choose(
+    db: Database,
+    slack_user_id: str,
+    preference: Preference,
+    now: datetime,
+    *,
+    delivery_id: int | None = None,
+    participant_id: int | None = None,
+) -> Choice | None:
+    """Apply the person's choice to the participant named by a delivery (a DM) or by their id
+    (the Home tab); None unless that participant is `slack_user_id`, whose identity Slack's
+    signature vouches for, so a tampered button value changes nothing."""
     query = select(Participant, Pilot).join(Pilot, Pilot.id == Participant.pilot_id)
-    if kind == "d":
+    if delivery_id is not None:
         query = query.join(Delivery, Delivery.participant_id == Participant.id).where(
-            Delivery.id == int(number)
+            Delivery.id == delivery_id
         )
+    elif participant_id is not None:
+        query = query.where(Participant.id == participant_id)
     else:
-        query = query.where(Participant.id == int(number))
+        return None
     with db.transaction() as session:
         row = session.exec(query).first()
         if row is None:
@@ -57,7 +201,7 @@ def _apply(db: Database, subject: str, slack_user_id: str, change: dict) -> Choi
         participant, pilot = row
         if participant.slack_user_id != slack_user_id:
             return None
-        for name, value in change.items():
+        for name, value in _change(preference, now).items():
             setattr(participant, name, value)
         session.add(participant)
         return Choice(
@@ -67,54 +211,3 @@ def _apply(db: Database, subject: str, slack_user_id: str, change: dict) -> Choi
             opted_out=participant.opted_out_at is not None,
             slack_tz=participant.slack_tz,
         )
-
-
-def pause(db: Database, subject: str, slack_user_id: str, now: datetime) -> Choice | None:
-    """Pause the person's messages of this delivery's pilot for two weeks."""
-    return _apply(db, subject, slack_user_id, {"paused_until": now + PAUSE})
-
-
-def stop(db: Database, subject: str, slack_user_id: str, now: datetime) -> Choice | None:
-    """Stop the person's messages of this delivery's pilot until they start again."""
-    return _apply(db, subject, slack_user_id, {"opted_out_at": now, "paused_until": None})
-
-
-def resume(db: Database, subject: str, slack_user_id: str, now: datetime) -> Choice | None:
-    """Undo a pause or a stop."""
-    return _apply(db, subject, slack_user_id, {"opted_out_at": None, "paused_until": None})
-
-
-_SCRUBBER: tuple[tuple, Scrubber] | None = None
-_SCRUBBER_LOCK = threading.Lock()
-
-
-def workspace_scrubber(session: Session) -> Scrubber:
-    """A scrubber that knows the name of every person in any pilot and every workspace member
-    learnt from Slack. Rebuilt only when people were added, removed or renamed."""
-    global _SCRUBBER
-    key = (
-        *session.exec(select(func.count(), func.max(Participant.id))).one(),
-        *session.exec(select(func.count(), func.max(WorkspaceMember.updated_at))).one(),
-    )
-    cached = _SCRUBBER
-    if cached is not None and cached[0] == key:
-        return cached[1]
-    people = session.exec(select(Participant.real_name, Participant.display_name)).all()
-    others = session.exec(select(WorkspaceMember.real_name, WorkspaceMember.display_name)).all()
-    scrubber = Scrubber(
-        (name for pair in people for name in pair if name),
-        workspace_names=(name for pair in others for name in pair if name),
-    )
-    with _SCRUBBER_LOCK:
-        _SCRUBBER = (key, scrubber)  # type: ignore[assignment]
-    return scrubber
-
-
-def pilot_names(session: Session, pilot_id: int) -> list[str]:
-    """Every name and display name in one pilot."""
-    rows = session.exec(
-        select(Participant.real_name, Participant.display_name).where(
-            Participant.pilot_id == pilot_id
-        )
-    ).all()
-    return [name for pair in rows for name in pair if name]

@@ -1,12 +1,10 @@
-"""Pilots and the people in them: creating a pilot from Slack's member lists, listing pilots,
-and finding the pilots a person may see the figures of."""
+"""Pilots: creating one from Slack's member lists, finding one by name, and listing them."""
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -15,7 +13,8 @@ from sqlalchemy import case, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.errors import NotFound, PulseError
+from bot.errors import NotFound, PulseError, slack_error_code
+from bot.pilots.participant import Person, channel_members, resolve_people
 from bot.pilots.period import zone
 from bot.pilots.question import install_default_questions
 from bot.privacy.names import remember
@@ -27,26 +26,6 @@ log = logging.getLogger(__name__)
 
 MIN_GROUP_FLOOR = 3
 DEFAULT_MIN_GROUP = 5
-# Slack's own system user, which is neither a bot nor a person.
-_SLACKBOT = "USLACKBOT"
-
-
-@dataclass(frozen=True)
-class Person:
-    """A workspace member as Slack describes them, reduced to what the pilot keeps."""
-
-    user_id: str
-    real_name: str | None = None
-    display_name: str | None = None
-    tz: str | None = None
-
-
-@dataclass
-class Roster:
-    """The people resolved for a pilot, and who was left out and why."""
-
-    people: dict[str, Person] = field(default_factory=dict)
-    left_out: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,19 +104,13 @@ def check_spec(spec: PilotSpec) -> None:
         zone(spec.timezone)
 
 
-def _slack_error(exc: SlackApiError) -> str:
-    return (
-        str(exc.response.get("error", "unknown_error")) if exc.response is not None else "no answer"
-    )
-
-
 def check_leadership_channel(client: WebClient, channel_id: str) -> None:
     """Make sure the bot can post the digest to `channel_id`, or say how to fix it."""
     advice = f"invite the bot to <#{channel_id}> (/invite @pilot-pulse) and run this again"
     try:
         channel = client.conversations_info(channel=channel_id)["channel"]
     except SlackApiError as exc:
-        error = _slack_error(exc)
+        error = slack_error_code(exc)
         if error == "channel_not_found":
             raise PulseError(
                 f"the bot cannot see the leadership channel {channel_id}: {advice}"
@@ -153,57 +126,6 @@ def check_leadership_channel(client: WebClient, channel_id: str) -> None:
         raise PulseError(
             f"the bot is not a member of the leadership channel {channel_id}: {advice}"
         )
-
-
-def channel_members(client: WebClient, channel_id: str) -> list[str]:
-    """Every member of a channel, across all of `conversations.members`' pages."""
-    members: list[str] = []
-    try:
-        for page in client.conversations_members(channel=channel_id, limit=1000):
-            members.extend(page.get("members", []))
-    except SlackApiError as exc:
-        error = _slack_error(exc)
-        if error == "channel_not_found":
-            raise PulseError(
-                f"--members-from-channel: the bot cannot see channel {channel_id}; "
-                "invite it there (/invite @pilot-pulse) and run this again"
-            ) from None
-        raise PulseError(f"cannot list the members of {channel_id} ({error})") from None
-    return members
-
-
-def resolve_people(
-    client: WebClient, user_ids: Iterable[str], *, app_user_id: str | None, workers: int = 8
-) -> Roster:
-    """Look up each user with `users.info`; keep real, active people and say who was left out."""
-    roster = Roster()
-    wanted = list(dict.fromkeys(user_ids))
-
-    def look_up(user_id: str) -> tuple[str, dict | None, str | None]:
-        try:
-            return user_id, client.users_info(user=user_id)["user"], None
-        except SlackApiError as exc:
-            return user_id, None, _slack_error(exc)
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        for user_id, user, error in pool.map(look_up, wanted):
-            if user is None:
-                roster.left_out[user_id] = f"not found ({error})"
-            elif user_id == app_user_id:
-                roster.left_out[user_id] = "this app itself"
-            elif user.get("is_bot") or user_id == _SLACKBOT:
-                roster.left_out[user_id] = "a bot"
-            elif user.get("deleted"):
-                roster.left_out[user_id] = "a deactivated account"
-            else:
-                profile = user.get("profile") or {}
-                roster.people[user_id] = Person(
-                    user_id=user_id,
-                    real_name=profile.get("real_name") or user.get("real_name"),
-                    display_name=profile.get("display_name") or None,
-                    tz=user.get("tz"),
-                )
-    return roster
 
 
 def find_pilot(session: Session, name: str) -> Pilot | None:
@@ -345,32 +267,6 @@ def list_pilots(session: Session) -> list[PilotSummary]:
     ]
 
 
-def pilots_visible_to(session: Session, slack_user_id: str) -> list[Pilot]:
-    """The pilots whose figures `slack_user_id` may see: those they champion or administer."""
-    return list(
-        session.exec(
-            select(Pilot)
-            .join(Participant, Participant.pilot_id == Pilot.id)
-            .where(Participant.slack_user_id == slack_user_id)
-            .where(Participant.role.in_([Role.CHAMPION, Role.ADMIN]))
-            .order_by(Pilot.name)
-        ).all()
-    )
-
-
 def count_pilots(session: Session) -> int:
+    """How many pilots there are, ended ones included."""
     return session.exec(select(func.count()).select_from(Pilot)).one()
-
-
-def is_surveyed(session: Session, pilot: Pilot, slack_user_id: str) -> bool:
-    """Whether `slack_user_id` answers this pilot's pulse themselves."""
-    return (
-        session.exec(
-            select(Participant.id).where(
-                Participant.pilot_id == pilot.id,
-                Participant.slack_user_id == slack_user_id,
-                Participant.surveyed.is_(True),
-            )
-        ).first()
-        is not None
-    )

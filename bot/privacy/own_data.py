@@ -8,9 +8,18 @@ from datetime import datetime
 from sqlalchemy import case, delete, update
 from sqlmodel import select
 
-from bot.analysis.queue import ANSWER, CHECKIN, forget
+from bot.analysis.queue import forget
 from storage import Database
-from storage.models import Answer, Checkin, CheckinMessage, CheckinStatus, Delivery, Participant
+from storage.models import (
+    AnalysisSource,
+    Answer,
+    Checkin,
+    CheckinMessage,
+    CheckinStatus,
+    Delivery,
+    MessageAuthor,
+    Participant,
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,7 @@ def words_of(db: Database, slack_user_id: str, *, most: int = 5) -> list[Written
             .join(Participant, Participant.id == Checkin.participant_id)
             .where(
                 Participant.slack_user_id == slack_user_id,
-                CheckinMessage.author == "participant",
+                CheckinMessage.author == MessageAuthor.PARTICIPANT,
                 CheckinMessage.text_raw.is_not(None),
             )
             .order_by(CheckinMessage.created_at.desc())
@@ -68,8 +77,8 @@ def erase(db: Database, slack_user_id: str) -> Erased:
         checkins = session.exec(
             select(Checkin.id).where(Checkin.participant_id.in_(people.scalar_subquery()))
         ).all()
-        forget(session, ANSWER, list(answers))
-        forget(session, CHECKIN, list(checkins))
+        forget(session, AnalysisSource.ANSWER, list(answers))
+        forget(session, AnalysisSource.CHECKIN, list(checkins))
         if answers:
             session.execute(delete(Answer).where(Answer.id.in_(list(answers))))
         replies = 0
@@ -86,7 +95,7 @@ def erase(db: Database, slack_user_id: str) -> Erased:
             session.execute(
                 delete(CheckinMessage).where(
                     CheckinMessage.checkin_id.in_(list(checkins)),
-                    CheckinMessage.slack_ts.startswith("pending:"),
+                    CheckinMessage.slack_ts.is_(None),
                 )
             )
             session.execute(

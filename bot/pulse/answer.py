@@ -14,18 +14,29 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, delete, select
 
-from bot.analysis.queue import ANSWER, enqueue, forget
-from bot.pilots.participant import workspace_scrubber
+from bot.analysis.queue import enqueue, forget
 from bot.pilots.period import zone
 from bot.pilots.question import cached_questions
+from bot.privacy.names import workspace_scrubber
 from bot.privacy.scrub import Scrubber
 from bot.views.pulse import SurveyContext, choices
 from storage import Database
-from storage.models import Answer, Delivery, Participant, Pilot, Question, QuestionKind, Round
+from storage.models import (
+    AnalysisSource,
+    Answer,
+    Delivery,
+    Participant,
+    Pilot,
+    Question,
+    QuestionKind,
+    Round,
+)
 from storage.upsert import upsert
 
 
-class Outcome(StrEnum):
+class AnswerOutcome(StrEnum):
+    """What became of an answer a person gave."""
+
     RECORDED = "recorded"
     CLOSED = "closed"  # the round no longer takes answers
     NOT_FOUND = "not_found"  # no such delivery, or not this person's
@@ -65,7 +76,7 @@ class Survey:
 
 @dataclass
 class Recorded:
-    outcome: Outcome
+    outcome: AnswerOutcome
     survey: Survey | None = None
     changed: int = 0
     # Analyses queued for changed comments, to be run once Slack has been answered.
@@ -130,9 +141,9 @@ def record_answers(
     with db.transaction() as session:
         survey = _load(session, delivery_id, slack_user_id, with_answers=with_answers)
         if survey is None:
-            return Recorded(Outcome.NOT_FOUND)
+            return Recorded(AnswerOutcome.NOT_FOUND)
         if not survey.is_open(now):
-            return Recorded(Outcome.CLOSED, survey)
+            return Recorded(AnswerOutcome.CLOSED, survey)
         by_id = {q.id: q for q in survey.questions}
         writes: list[dict] = []
         deletes: list[int] = []
@@ -140,11 +151,11 @@ def record_answers(
         for question_id, value in values.items():
             question = by_id.get(question_id)
             if question is None:
-                return Recorded(Outcome.INVALID, survey)
+                return Recorded(AnswerOutcome.INVALID, survey)
             if question.kind == QuestionKind.TEXT:
                 words = (value or "").strip() if isinstance(value, str) or value is None else None
                 if words is None:
-                    return Recorded(Outcome.INVALID, survey)
+                    return Recorded(AnswerOutcome.INVALID, survey)
                 if not words:
                     if question_id in survey.answers:
                         deletes.append(question_id)
@@ -163,7 +174,7 @@ def record_answers(
             if value is None:
                 continue
             if isinstance(value, str) or value not in {v for _, v in choices(question)}:
-                return Recorded(Outcome.INVALID, survey)
+                return Recorded(AnswerOutcome.INVALID, survey)
             writes.append(
                 {
                     "question_id": question_id,
@@ -191,7 +202,7 @@ def record_answers(
                     analysis_ids.append(
                         enqueue(
                             session,
-                            ANSWER,
+                            AnalysisSource.ANSWER,
                             answer_id,
                             round_id=survey.round.id,
                             participant_id=survey.participant.id,
@@ -205,7 +216,7 @@ def record_answers(
                     Answer.delivery_id == delivery_id, Answer.question_id.in_(deletes)
                 )
             ).all()
-            forget(session, ANSWER, list(gone))
+            forget(session, AnalysisSource.ANSWER, list(gone))
             session.exec(
                 delete(Answer).where(
                     Answer.delivery_id == delivery_id, Answer.question_id.in_(deletes)
@@ -214,7 +225,7 @@ def record_answers(
             for question_id in deletes:
                 survey.answers.pop(question_id, None)
             changed += len(deletes)
-    return Recorded(Outcome.RECORDED, survey, changed=changed, analysis_ids=analysis_ids)
+    return Recorded(AnswerOutcome.RECORDED, survey, changed=changed, analysis_ids=analysis_ids)
 
 
 # -- the one-click path -----------------------------------------------------------------------
@@ -261,20 +272,20 @@ def record_click(
     question_id: int,
     value: float,
     now: datetime,
-) -> Outcome:
+) -> AnswerOutcome:
     """Store a one-click answer: the person's own delivery, an open round, an offered value."""
     with db.transaction() as session:
         connection = session.connection()
         row = connection.execute(_CLICK_CHECK, {"delivery_id": delivery_id}).first()
         if row is None or row.slack_user_id != slack_user_id or row.question_set_id is None:
-            return Outcome.NOT_FOUND
+            return AnswerOutcome.NOT_FOUND
         if row.closes_at <= now:
-            return Outcome.CLOSED
+            return AnswerOutcome.CLOSED
         question = next(
             (q for q in cached_questions(session, row.question_set_id) if q.id == question_id), None
         )
         if question is None or value not in {v for _, v in choices(question)}:
-            return Outcome.INVALID
+            return AnswerOutcome.INVALID
         connection.execute(
             _click_upsert(connection.dialect.name),
             {
@@ -284,4 +295,4 @@ def record_click(
                 "now": now,
             },
         )
-    return Outcome.RECORDED
+    return AnswerOutcome.RECORDED

@@ -1,4 +1,4 @@
-"""`/pilot-status`: who may see which pilot's figures, and the reply they get."""
+"""`/pilot-status`: which pilot's figures a person may see, and the reply they get."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from slack_sdk import WebClient
-
-from bot.errors import PulseError
-from bot.outreach.delivery import SendOptions
-from bot.outreach.pulse import send_reminder
 from bot.outreach.round import current_period
-from bot.pilots.pilot import count_pilots, is_surveyed, pilots_visible_to
+from bot.pilots.champion import is_surveyed, pilots_visible_to
+from bot.pilots.pilot import count_pilots
 from bot.reporting.metrics import period_figures
-from bot.views import blocks as views
+from bot.views import status as views
 from storage import Database
 from storage.models import RoundKind
 
@@ -62,30 +58,3 @@ def status_reply(
         shown_pilot=pilot.name,
         figures=figures,
     )
-
-
-def nudge(
-    db: Database,
-    client: WebClient,
-    slack_user_id: str,
-    pilot_name: str,
-    now: datetime,
-    options: SendOptions,
-) -> str:
-    """A champion's nudge: this period's one reminder to whoever has not answered.
-
-    The champion learns neither who was nudged nor, below the minimum group, how many.
-    """
-    with db.session() as session:
-        allowed = [p for p in pilots_visible_to(session, slack_user_id) if p.name == pilot_name]
-    if not allowed:
-        return views.refusal_text()
-    try:
-        result = send_reminder(db, client, pilot_name, now=now, options=options)
-    except PulseError as exc:
-        return f"No nudge sent: {exc}."
-    if result.already:
-        return "This week's reminder has gone out already; nobody is reminded twice."
-    # The same words whether it reached many, a few or nobody: with the deliveries shown in the
-    # status, any count would give away how many answered, even when that figure is withheld.
-    return "This week's reminder is on its way to anyone who hasn't answered yet."

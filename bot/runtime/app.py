@@ -7,8 +7,9 @@ Nothing here touches the network when imported or built; Bolt asks Slack who the
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltContext, BoltResponse
 
 from bot.runtime.deps import Deps, build_deps
 
@@ -56,5 +57,12 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
             return BoltResponse(status=400, body="")
         return None
 
-    register_all(app, deps)
+    def provide_deps(context: BoltContext, next: Callable[[], None]) -> None:
+        # Every listener that names a `deps` parameter gets it from here (Bolt passes context
+        # entries as arguments), so listeners are plain functions, not closures.
+        context["deps"] = deps
+        next()
+
+    app.middleware(provide_deps)
+    register_all(app)
     return app

@@ -10,69 +10,77 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.runtime.deps import Deps
+from bot.runtime.jobs import JOBS, ScheduledJob
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
 
-# Each job takes (deps, now) and does what is due; filled by the modules that own the work.
-Job = Callable[[Deps, datetime], None]
-JOBS: list[tuple[str, Job]] = []
 
+class Clock:
+    """Runs `jobs` on every tick, each daily job once per UTC day.
 
-def register_job(name: str) -> Callable[[Job], Job]:
-    """Decorator: run `job` on every tick of the clock."""
+    The day a daily job last succeeded is remembered here, by this clock: a restarted clock
+    runs its daily jobs again on its first tick, which is harmless (they are idempotent) and
+    means a job that failed before a crash is not skipped for the rest of the day.
+    """
 
-    def add(job: Job) -> Job:
-        JOBS.append((name, job))
-        return job
+    def __init__(self, deps: Deps, jobs: Sequence[ScheduledJob] = JOBS) -> None:
+        self.deps = deps
+        self.jobs = tuple(jobs)
+        self._done_on: dict[str, date] = {}
+        # APScheduler never runs two ticks at once (max_instances=1), but a test or a CLI
+        # may call `tick` beside it.
+        self._lock = threading.Lock()
 
-    return add
+    def tick(self, now: datetime | None = None) -> None:
+        """Run every job once; one job's failure is logged and does not stop the others."""
+        now = now or self.deps.clock()
+        for job in self.jobs:
+            if job.daily:
+                with self._lock:
+                    if self._done_on.get(job.name) == now.date():
+                        continue
+            try:
+                job.run(self.deps, now)
+            except Exception:
+                log.exception("scheduled job %s failed; it runs again on the next tick", job.name)
+                continue
+            if job.daily:
+                with self._lock:
+                    self._done_on[job.name] = now.date()
 
+    def start(self, *, interval: float = TICK_SECONDS) -> BackgroundScheduler:
+        """Tick in background threads of this process, at once and then every `interval` s."""
+        scheduler = BackgroundScheduler(timezone="UTC")
+        scheduler.add_job(
+            self.tick,
+            IntervalTrigger(seconds=interval),
+            id="tick",
+            # A tick that could not run on time (a busy or suspended process) runs once, late,
+            # rather than several times in a row: every job looks at "now" anyway.
+            coalesce=True,
+            max_instances=1,
+            next_run_time=self.deps.clock(),
+        )
+        scheduler.start()
+        log.info("clock started: checking schedules every %s s", interval)
+        return scheduler
 
-def tick(deps: Deps, now: datetime | None = None) -> None:
-    """Run every job once; one job's failure is logged and does not stop the others."""
-    import bot.runtime.jobs  # noqa: F401 - registers the jobs
-
-    now = now or deps.clock()
-    for name, job in JOBS:
-        try:
-            job(deps, now)
-        except Exception:
-            log.exception("scheduled job %s failed; it runs again on the next tick", name)
-
-
-def start_clock(deps: Deps, *, interval: float = TICK_SECONDS) -> BackgroundScheduler:
-    """Start the clock in background threads of this process."""
-    scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(
-        tick,
-        IntervalTrigger(seconds=interval),
-        args=[deps],
-        id="tick",
-        coalesce=True,
-        max_instances=1,
-        next_run_time=deps.clock(),
-    )
-    scheduler.start()
-    log.info("clock started: checking schedules every %s s", interval)
-    return scheduler
-
-
-def run_clock(deps: Deps, *, stop: threading.Event | None = None) -> None:
-    """Run the clock in the foreground until SIGTERM/SIGINT (or `stop` is set)."""
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-    scheduler = start_clock(deps)
-    stop.wait()
-    log.info("stopping the clock after the current tick")
-    scheduler.shutdown(wait=True)
+    def run(self, *, stop: threading.Event | None = None) -> None:
+        """Tick in the foreground until SIGTERM/SIGINT (or `stop` is set)."""
+        stop = stop or threading.Event()
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: stop.set())
+        scheduler = self.start()
+        stop.wait()
+        log.info("stopping the clock after the current tick")
+        scheduler.shutdown(wait=True)

@@ -3,8 +3,11 @@ built once per process and passed down explicitly."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +55,53 @@ class AckFirst:
             self._turn.wait_for(lambda: self._waiting <= 0, timeout=self.max_wait)
 
 
+class DelayedWork:
+    """Work to start after a delay, kept on one timer thread until it is due, then handed to an
+    executor: a delay costs no worker thread, however many are waiting."""
+
+    def __init__(self, submit: Callable[[Callable[[], Any]], Any]) -> None:
+        self._submit = submit
+        self._queue: list[tuple[float, int, Callable[[], Any]]] = []
+        self._order = itertools.count()  # ties keep their order, and functions never compare
+        self._changed = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def call_later(self, delay: float, work: Callable[[], Any]) -> None:
+        """Start `work` in `delay` seconds; at once when closing."""
+        with self._changed:
+            if self._closed:
+                self._submit(work)
+                return
+            heapq.heappush(self._queue, (time.monotonic() + delay, next(self._order), work))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="later", daemon=True)
+                self._thread.start()
+            self._changed.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._closed and (
+                    not self._queue or self._queue[0][0] > time.monotonic()
+                ):
+                    timeout = self._queue[0][0] - time.monotonic() if self._queue else None
+                    self._changed.wait(timeout)
+                if self._closed:
+                    return
+                _, _, work = heapq.heappop(self._queue)
+            self._submit(work)
+
+    def close(self) -> None:
+        """Start everything still waiting now, so that a shutdown loses none of it."""
+        with self._changed:
+            self._closed = True
+            waiting, self._queue = [work for _, _, work in sorted(self._queue)], []
+            self._changed.notify()
+        for work in waiting:
+            self._submit(work)
+
+
 @dataclass
 class Deps:
     """What handlers and jobs need, built once per process and passed down explicitly."""
@@ -74,10 +124,15 @@ class Deps:
         default_factory=lambda: ThreadPoolExecutor(max_workers=8, thread_name_prefix="slow")
     )
     ack_first: AckFirst = field(default_factory=AckFirst)
+    # Work that waits a moment first (a check-in's turn) waits here, not in a worker.
+    delayed: DelayedWork = field(init=False)
     analyzer: Analyzer = field(default_factory=LocalAnalyzer)
     # Seconds a check-in waits after a reply before answering, so that two quick messages
     # get one answer.
     checkin_settle: float = 2.0
+
+    def __post_init__(self) -> None:
+        self.delayed = DelayedWork(lambda work: self.slowly(work))
 
     @property
     def send_options(self) -> SendOptions:
@@ -96,6 +151,10 @@ class Deps:
         """Like `later`, for work that may take seconds: model calls, fan-out."""
         return self._submit(self.slow_executor, work, args, kwargs)
 
+    def after(self, delay: float, work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Like `slowly`, `delay` seconds from now (at once if the process is stopping)."""
+        self.delayed.call_later(delay, lambda: work(*args, **kwargs))
+
     def _submit(
         self, pool: ThreadPoolExecutor, work: Callable[..., Any], args: tuple, kwargs: dict
     ) -> Future[Any]:
@@ -112,6 +171,7 @@ class Deps:
 
     def close(self, *, wait: bool = True) -> None:
         """Finish work in hand, then release the database."""
+        self.delayed.close()
         self.executor.shutdown(wait=wait)
         self.slow_executor.shutdown(wait=wait)
         self.db.dispose()
@@ -125,7 +185,7 @@ def build_deps(
         settings=settings,
         db=db or Database(settings.database_url),
         client=client or build_client(settings),
-        sending_client=build_client(settings, rate_limit_retries=False),
+        sending_client=build_client(settings, retries=False),
         analyzer=build_analyzer(settings),
     )
 

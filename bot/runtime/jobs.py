@@ -1,4 +1,5 @@
-"""The clock's jobs: what each tick checks for every pilot. Imported by `bot.runtime.clock.tick`.
+"""The clock's jobs: what each tick checks for every pilot, listed in `JOBS` in the order they
+run.
 
 Each job is safe to run on every tick and from two clocks at once: rounds and reminders have
 unique keys, and the sender never takes a row another sender holds.
@@ -7,24 +8,37 @@ unique keys, and the sender never takes a row another sender holds.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import select
 
 from bot.analysis.queue import backlog
-from bot.checkins.conversation import answer, expire, post_turn, send_checkins, unanswered
+from bot.checkins.turn import answer, expire, post_turn, unanswered
 from bot.errors import PulseError
+from bot.outreach.checkin import send_checkins
 from bot.outreach.pulse import send_pulse, send_reminder
 from bot.outreach.round import find_round
 from bot.outreach.sending import unsent
 from bot.pilots.period import period_of, slot_in_period
 from bot.privacy.names import sync_names
 from bot.privacy.retention import purge_raw_text
-from bot.runtime.clock import register_job
 from bot.runtime.deps import Deps
 from storage.models import Pilot, Purpose, Round, RoundKind
 
 log = logging.getLogger(__name__)
+
+Job = Callable[[Deps, datetime], None]
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job of the clock: run on every tick, or (`daily`) once per UTC day."""
+
+    name: str
+    run: Job
+    daily: bool = False
 
 
 def _active_pilots(deps: Deps) -> list[Pilot]:
@@ -45,7 +59,6 @@ def _due(pilot: Pilot, now: datetime, weekday: int, hour: int) -> bool:
     return slot <= now and slot >= pilot.created_at
 
 
-@register_job("pulse")
 def pulse_job(deps: Deps, now: datetime) -> None:
     """Open and send this period's pulse once its slot has come; finish one left unsent."""
     for pilot in _active_pilots(deps):
@@ -68,7 +81,6 @@ def pulse_job(deps: Deps, now: datetime) -> None:
             )
 
 
-@register_job("reminder")
 def reminder_job(deps: Deps, now: datetime) -> None:
     """Send the round's one reminder once its slot has come (or finish one left unsent)."""
     for pilot in _active_pilots(deps):
@@ -90,7 +102,6 @@ def reminder_job(deps: Deps, now: datetime) -> None:
             log.info("reminder for %s %s: %s sent", pilot.name, period, result.progress.sent)
 
 
-@register_job("checkin")
 def checkin_job(deps: Deps, now: datetime) -> None:
     """Send this period's check-in question once its slot has come; finish one left unsent."""
     for pilot in _active_pilots(deps):
@@ -104,7 +115,6 @@ def checkin_job(deps: Deps, now: datetime) -> None:
         send_checkins(deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options)
 
 
-@register_job("analysis backlog")
 def analysis_job(deps: Deps, now: datetime) -> None:
     """Analyse what a crash or an unreachable model left pending."""
     done = backlog(deps.db, deps.analyzer, now)
@@ -112,7 +122,6 @@ def analysis_job(deps: Deps, now: datetime) -> None:
         log.info("analysed %s texts from the backlog", done)
 
 
-@register_job("check-in turns")
 def checkin_turn_job(deps: Deps, now: datetime) -> None:
     """Answer replies the bot left unanswered (a crash after storing them, a failed post)."""
     pending, untaken = unanswered(deps.db, now)
@@ -122,39 +131,19 @@ def checkin_turn_job(deps: Deps, now: datetime) -> None:
         answer(deps.db, deps.analyzer, deps.client, checkin_id, deps.clock)
 
 
-@register_job("check-in expiry")
 def expiry_job(deps: Deps, now: datetime) -> None:
     expired = expire(deps.db, now)
     if expired:
         log.info("%s check-ins ended with their round", expired)
 
 
-_DAILY: dict[str, object] = {}
-
-
-def _due_today(name: str, now: datetime) -> bool:
-    """True until a job has succeeded on this UTC day in this process (after a restart it runs
-    again: these jobs are harmless to repeat)."""
-    return _DAILY.get(name) != now.date()
-
-
-def _done_today(name: str, now: datetime) -> None:
-    _DAILY[name] = now.date()
-
-
-@register_job("workspace names")
 def names_job(deps: Deps, now: datetime) -> None:
-    """Learn the workspace's names once a day, for the scrubber."""
-    if _due_today("names", now):
-        log.info("learnt %s workspace names", sync_names(deps.db, deps.client, now))
-        _done_today("names", now)
+    """Learn the workspace's names, for the scrubber (daily)."""
+    log.info("learnt %s workspace names", sync_names(deps.db, deps.client, now))
 
 
-@register_job("retention")
 def retention_job(deps: Deps, now: datetime) -> None:
-    """Delete raw text past its retention period, once a day."""
-    if not _due_today("retention", now):
-        return
+    """Delete raw text past its retention period (daily)."""
     purged = purge_raw_text(deps.db, now, deps.settings.retention_days)
     if purged.answers or purged.checkin_messages:
         log.info(
@@ -162,4 +151,15 @@ def retention_job(deps: Deps, now: datetime) -> None:
             purged.answers,
             purged.checkin_messages,
         )
-    _done_today("retention", now)
+
+
+JOBS: tuple[ScheduledJob, ...] = (
+    ScheduledJob("pulse", pulse_job),
+    ScheduledJob("reminder", reminder_job),
+    ScheduledJob("check-in", checkin_job),
+    ScheduledJob("analysis backlog", analysis_job),
+    ScheduledJob("check-in turns", checkin_turn_job),
+    ScheduledJob("check-in expiry", expiry_job),
+    ScheduledJob("workspace names", names_job, daily=True),
+    ScheduledJob("retention", retention_job, daily=True),
+)

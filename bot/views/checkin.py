@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.pilots.participant import subject_value
 from bot.views.blocks import Blocks, context_block, text_block
-from bot.views.pulse import controls
+from bot.views.preferences import controls, subject_value
 
 
 def checkin_privacy_line(minimum: int) -> str:

@@ -1,5 +1,5 @@
 """Block Kit for the pulse survey: the DM with its one-click first question, the modal with the
-rest, the thank-you state, and the pause/stop confirmations. Pure functions, data in, blocks out.
+rest, and the thank-you state. Pure functions, data in, blocks out.
 """
 
 from __future__ import annotations
@@ -7,21 +7,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.pilots.participant import subject_value
 from bot.pilots.period import day_label
 from bot.views.blocks import Blocks, button, context_block, privacy_line, text_block
-from storage.models import Question, QuestionKind
+from bot.views.preferences import controls, subject_value
+
+if TYPE_CHECKING:
+    from storage.models import Question
+
+# The kinds of question, as `storage.models.QuestionKind` stores them: views compare the plain
+# values so that they import nothing of storage (a test keeps the two in step).
+CHOICE, SCALE, TEXT = "choice", "scale", "text"
 
 MODAL_CALLBACK = "pulse_modal"
 ANSWER_ACTION = "pulse_answer_{index}"
 ANSWER_ACTION_PATTERN = r"^pulse_answer_\d+$"
 CONTINUE_ACTION = "pulse_continue"
 CHANGE_ACTION = "pulse_change"
-PAUSE_ACTION = "pulse_pause"
-STOP_ACTION = "pulse_stop"
-RESUME_ACTION = "pulse_resume"
 # Input blocks carry the question id, so an answer always names the question it answers.
 _BLOCK_PREFIX = "q_"
 _ELEMENT = "answer"
@@ -54,13 +57,9 @@ def question_text(question: Question, tool: str) -> str:
 
 def choices(question: Question) -> list[tuple[str, float]]:
     """(label, value) of each one-click answer, in display order."""
-    if question.kind == QuestionKind.CHOICE:
+    if question.kind == CHOICE:
         return [(str(o["label"]), float(o["value"])) for o in question.options or []]
-    if (
-        question.kind == QuestionKind.SCALE
-        and question.min_value is not None
-        and question.max_value is not None
-    ):
+    if question.kind == SCALE and question.min_value is not None and question.max_value is not None:
         return [(str(v), float(v)) for v in range(question.min_value, question.max_value + 1)]
     return []
 
@@ -83,7 +82,7 @@ def parse_answer_value(value: str) -> tuple[int, int, float]:
 
 
 def _scale_hint(question: Question) -> str | None:
-    if question.kind == QuestionKind.SCALE and (question.min_label or question.max_label):
+    if question.kind == SCALE and (question.min_label or question.max_label):
         return f"{question.min_value} = {question.min_label or ''} · {question.max_value} = {question.max_label or ''}"
     return None
 
@@ -101,30 +100,6 @@ def _answer_buttons(context: SurveyContext) -> dict[str, Any]:
             )
             for index, (label, value) in enumerate(choices(first))
         ],
-    }
-
-
-def stop_button(subject: str) -> dict[str, Any]:
-    """ "Stop these messages", with Slack's own confirmation dialog before it takes effect."""
-    stop = button("Stop these messages", STOP_ACTION, subject)
-    stop["confirm"] = {
-        "title": {"type": "plain_text", "text": "Stop pilot-pulse?"},
-        "text": {
-            "type": "mrkdwn",
-            "text": "You won't get pulses or check-ins for this pilot any more. You can start again from the app's Home tab.",
-        },
-        "confirm": {"type": "plain_text", "text": "Stop"},
-        "deny": {"type": "plain_text", "text": "Keep them"},
-    }
-    return stop
-
-
-def controls(subject: str, *, block_id: str = "pulse_controls") -> dict[str, Any]:
-    """Pause and stop, in a DM or on the Home tab."""
-    return {
-        "type": "actions",
-        "block_id": block_id,
-        "elements": [button("Pause for 2 weeks", PAUSE_ACTION, subject), stop_button(subject)],
     }
 
 
@@ -220,7 +195,7 @@ def _input(
 ) -> dict[str, Any]:
     number, words = answer if answer else (None, None)
     element: dict[str, Any]
-    if question.kind == QuestionKind.TEXT:
+    if question.kind == TEXT:
         element = {
             "type": "plain_text_input",
             "action_id": _ELEMENT,
@@ -234,13 +209,9 @@ def _input(
         labelled = [
             (
                 f"{label} · {question.min_label}"
-                if question.kind == QuestionKind.SCALE
-                and value == question.min_value
-                and question.min_label
+                if question.kind == SCALE and value == question.min_value and question.min_label
                 else f"{label} · {question.max_label}"
-                if question.kind == QuestionKind.SCALE
-                and value == question.max_value
-                and question.max_label
+                if question.kind == SCALE and value == question.max_value and question.max_label
                 else label,
                 value,
             )
@@ -310,24 +281,3 @@ def submitted_answers(view: dict[str, Any]) -> dict[int, float | str | None]:
             selected = element.get("selected_option")
             result[question_id] = float(selected["value"]) if selected else None
     return result
-
-
-def paused_blocks(pilot: str, until: str, subject: str) -> Blocks:
-    return [
-        text_block(f"Paused until {until}: no pulses or check-ins for *{pilot}* until then."),
-        {"type": "actions", "elements": [button("Resume now", RESUME_ACTION, subject)]},
-    ]
-
-
-def stopped_blocks(pilot: str, subject: str) -> Blocks:
-    return [
-        text_block(
-            f"Done: you won't get pilot-pulse messages for *{pilot}* any more. "
-            "Your past answers stay anonymous in the totals."
-        ),
-        {"type": "actions", "elements": [button("Start again", RESUME_ACTION, subject)]},
-    ]
-
-
-def resumed_text(pilot: str) -> str:
-    return f"Welcome back: you will get the weekly pulse for *{pilot}* again."

@@ -1,0 +1,42 @@
+"""A champion's nudge: this period's one reminder, sent to whoever has not answered, without
+the champion learning who they are."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk import WebClient
+
+from bot.errors import PulseError
+from bot.outreach.delivery import SendOptions
+from bot.outreach.pulse import send_reminder
+from bot.pilots.champion import pilots_visible_to
+from bot.views.status import refusal_text
+from storage import Database
+
+
+def nudge(
+    db: Database,
+    client: WebClient,
+    slack_user_id: str,
+    pilot_name: str,
+    now: datetime,
+    options: SendOptions,
+) -> str:
+    """A champion's nudge: this period's one reminder to whoever has not answered.
+
+    The champion learns neither who was nudged nor, below the minimum group, how many.
+    """
+    with db.session() as session:
+        allowed = [p for p in pilots_visible_to(session, slack_user_id) if p.name == pilot_name]
+    if not allowed:
+        return refusal_text()
+    try:
+        result = send_reminder(db, client, pilot_name, now=now, options=options)
+    except PulseError as exc:
+        return f"No nudge sent: {exc}."
+    if result.already:
+        return "This week's reminder has gone out already; nobody is reminded twice."
+    # The same words whether it reached many, a few or nobody: with the deliveries shown in the
+    # status, any count would give away how many answered, even when that figure is withheld.
+    return "This week's reminder is on its way to anyone who hasn't answered yet."

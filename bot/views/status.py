@@ -1,0 +1,180 @@
+"""The `/pilot-status` reply: participation, answers, sentiment, themes, and the nudge button;
+the pilot choice for a champion of several pilots, and the polite refusal."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.analysis.themes import theme_label
+from bot.views.blocks import Blocks, button, context_block, header_block, text_block
+
+if TYPE_CHECKING:
+    from bot.reporting.metrics import PeriodFigures, QuestionFigures
+
+NUDGE_ACTION = "status_nudge"
+PICK_ACTION = "status_pick_{index}"
+PICK_ACTION_PATTERN = r"^status_pick_\d+$"
+
+_SHORT_LABELS = {
+    "usage": "Use",
+    "usefulness": "Usefulness",
+    "time_saved": "Time saved",
+    "trust": "Trust in output",
+    "recommend": "Would recommend",
+    "comment": "Comments",
+}
+
+
+def short_label(question: QuestionFigures) -> str:
+    return _SHORT_LABELS.get(question.key, question.text[:40])
+
+
+def _change(value: float | None, *, percent: bool = False) -> str:
+    if value is None:
+        return ""
+    if abs(value) < 0.005:
+        return " (no change)"
+    arrow = "▲" if value > 0 else "▼"
+    shown = (
+        f"{abs(value) * 100:.0f} pts" if percent else f"{abs(value):.2f}".rstrip("0").rstrip(".")
+    )
+    return f" ({arrow}{shown})"
+
+
+def _percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def _question_line(question: QuestionFigures, minimum: int) -> str:
+    label = short_label(question)
+    if question.mean is None and question.n is None:
+        return f"• {label}: _withheld ({question.withheld or f'fewer than {minimum} people'})_"
+    if question.kind == "text":
+        return f"• {label}: {question.n} people left a comment"
+    if question.distribution is not None and question.key != "time_saved":
+        ordered = sorted(question.distribution, key=lambda item: -item["value"])
+        if any(item["count"] is None for item in ordered):
+            mean = f"average *{question.mean:.1f}* · " if question.mean is not None else ""
+            return f"• {label}: {mean}how many chose each is withheld, as some option stands for fewer than {minimum} people (n={question.n})"
+        shown = " · ".join(f"{item['label']} {item['count']}" for item in ordered)
+        return f"• {label}: {shown} (n={question.n})"
+    if question.key == "time_saved" and question.mean is not None:
+        return f"• Time saved: *about {question.mean:.0f} min* a week each{_change(question.change)} (n={question.n})"
+    scale = f" / {question.max:g}" if question.kind == "scale" and question.max is not None else ""
+    mean = f"{question.mean:.1f}" if question.mean is not None else "–"
+    return f"• {label}: *{mean}*{scale}{_change(question.change)} (n={question.n})"
+
+
+def status_blocks(figures: PeriodFigures) -> Blocks:
+    """The `/pilot-status` reply for one pilot: participation, answers, sentiment, themes."""
+    minimum = figures.min_group_size
+    blocks: Blocks = [
+        header_block(f"{figures.pilot} · {figures.tool} · {figures.period}"),
+    ]
+    people = figures.people
+
+    def few(value: int | None) -> str:
+        return str(value) if value is not None else f"fewer than {minimum}"
+
+    size = f"{people.members} people in the pilot · " if people.members is not None else ""
+    blocks.append(
+        context_block(f"{size}{few(people.paused)} paused · {few(people.opted_out)} opted out")
+    )
+    if figures.addressed == 0:
+        blocks.append(text_block("No pulse has gone out this period yet."))
+    else:
+        state = "open" if figures.round_open else "closed"
+        delivery = (
+            f"*Pulse ({state})*: sent to {figures.addressed} · delivered {figures.delivered} · "
+            f"failed {figures.failed}"
+            + (f" · still sending {figures.pending}" if figures.pending else "")
+        )
+        blocks.append(text_block(delivery))
+        if figures.responded is None:
+            blocks.append(
+                text_block(
+                    f"*Answered*: fewer than {minimum} people so far; the figures appear once "
+                    f"{minimum} have answered."
+                )
+            )
+        else:
+            rate = _percent(figures.response_rate) if figures.response_rate is not None else "–"
+            change = ""
+            if figures.response_rate is not None and figures.previous_response_rate is not None:
+                change = _change(
+                    figures.response_rate - figures.previous_response_rate, percent=True
+                )
+            blocks.append(text_block(f"*Answered*: {figures.responded} ({rate}){change}"))
+            lines = [_question_line(q, minimum) for q in figures.questions]
+            if lines:
+                blocks.append(text_block("\n".join(lines)))
+    if figures.round_open and figures.delivered and not figures.reminded:
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "status_nudge",
+                "elements": [
+                    button("Nudge those who haven't answered", NUDGE_ACTION, figures.pilot)
+                ],
+            }
+        )
+        blocks.append(context_block("One friendly reminder per week; you never see who gets it."))
+    if figures.sentiment_mean is not None:
+        blocks.append(
+            text_block(
+                f"*Sentiment*: {figures.sentiment_mean:+.2f} on −1…+1 (n={figures.sentiment_n})"
+            )
+        )
+    if figures.themes:
+        top = ", ".join(f"{theme_label(t['theme'])} ({t['count']})" for t in figures.themes[:5])
+        blocks.append(text_block(f"*Top themes*: {top}"))
+    if figures.checkins_started is not None:
+        blocks.append(
+            text_block(
+                f"*Check-ins*: {figures.checkins_started} replied · "
+                f"{few(figures.checkins_completed)} finished the conversation"
+            )
+        )
+    blocks.append(
+        context_block(
+            f"Figures drawn from fewer than {minimum} people are withheld. "
+            "Nobody's name is ever attached to an answer."
+        )
+    )
+    return blocks
+
+
+def status_text(figures: PeriodFigures) -> str:
+    """The notification text that goes with the status blocks."""
+    if figures.responded is None:
+        minimum = figures.min_group_size
+        return f"{figures.pilot} · {figures.period}: answers withheld until {minimum} people reply"
+    return f"{figures.pilot} · {figures.period}: {figures.responded} answered"
+
+
+def pilot_choice_blocks(names: list[str]) -> Blocks:
+    """A choice between the pilots a champion can see."""
+    return [
+        text_block("You are a champion of several pilots. Which one?"),
+        {
+            "type": "actions",
+            "block_id": "status_pick",
+            "elements": [
+                button(name, PICK_ACTION.format(index=i), name) for i, name in enumerate(names[:25])
+            ],
+        },
+    ]
+
+
+def refusal_text() -> str:
+    return (
+        "Sorry, `/pilot-status` is for a pilot's champions. If you drive a pilot, "
+        "ask whoever set it up to add you as a champion."
+    )
+
+
+def no_pilot_text() -> str:
+    return (
+        "No pilot is set up yet. An operator creates one with "
+        "`pilot-pulse pilot create NAME --tool TEXT --leadership-channel CHANNEL_ID`."
+    )
