@@ -29,6 +29,7 @@ class Prompt:
         return f"{self.name}@{self.version}"
 
 
+# Read once per process: prompt files ship inside the package and never change while it runs.
 @cache
 def load(name: str) -> Prompt:
     """The prompt called `name` (the file prompts/NAME.txt)."""

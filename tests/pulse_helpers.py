@@ -6,8 +6,8 @@ from typing import Any
 
 from bot.devkit.slack_requests import SlackSender
 from bot.devkit.slack_standin import SlackStandIn
-from bot.outreach.pulse import send_pulse, send_reminder
-from bot.outreach.sending import SendResult
+from bot.outreach.reminder import send_reminder
+from bot.outreach.sending import SendResult, send_pulse
 from bot.pilots.pilot import PilotSpec, create_pilot
 from bot.runtime.deps import Deps
 

@@ -118,7 +118,9 @@ def llm() -> Iterator[OpenAIStandIn]:
 
 
 def model(llm: OpenAIStandIn, timeout: float = 1.0) -> ModelAnalyzer:
-    return ModelAnalyzer(api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=timeout)
+    return ModelAnalyzer(
+        ModelClient(api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=timeout)
+    )
 
 
 def sdk_schema(output: type[BaseModel]) -> dict:
@@ -260,7 +262,12 @@ def test_an_unreachable_model_falls_back_with_connection_failed() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     analyzer = ModelAnalyzer(
-        api_key="sk-test", model="gpt-4o-mini", base_url=f"http://127.0.0.1:{port}/v1", timeout=1
+        ModelClient(
+            api_key="sk-test",
+            model="gpt-4o-mini",
+            base_url=f"http://127.0.0.1:{port}/v1",
+            timeout=1,
+        )
     )
     result = analyzer.analyze("it saves me an hour")
     assert result.analyzer == "local"
@@ -338,7 +345,9 @@ def test_an_output_model_outside_strict_mode_is_refused_by_the_stand_in(
 
 
 def test_the_timeout_is_never_above_twenty_seconds(llm: OpenAIStandIn) -> None:
-    analyzer = ModelAnalyzer(api_key="sk-test", model="m", base_url=llm.url, timeout=120)
+    analyzer = ModelAnalyzer(
+        ModelClient(api_key="sk-test", model="m", base_url=llm.url, timeout=120)
+    )
     assert analyzer.client.timeout == 20.0
     assert analyzer.client.max_retries == 1
 

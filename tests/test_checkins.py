@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.analysis.model import ModelAnalyzer
+from bot.analysis.model import ModelAnalyzer, ModelClient
 from bot.analysis.queue import backlog
 from bot.devkit.slack_requests import SlackSender
 from bot.devkit.slack_standin import SlackStandIn
@@ -34,7 +34,7 @@ _ts = itertools.count(1)
 
 
 def send_checkin(app: RunningApp) -> None:
-    from bot.outreach.checkin import send_checkins
+    from bot.outreach.sending import send_checkins
 
     result = send_checkins(
         app.deps.db,
@@ -66,7 +66,7 @@ def reply(sender: SlackSender, user: str, text: str, **kwargs: object) -> tuple[
 
 def two_pilots_checking_in(app: RunningApp) -> None:
     """U0PERSON1 is in two pilots, and both have sent their check-in."""
-    from bot.outreach.checkin import send_checkins
+    from bot.outreach.sending import send_checkins
     from bot.pilots.pilot import PilotSpec, create_pilot
 
     make_pilot(app.deps)
@@ -234,7 +234,7 @@ def test_a_dm_with_no_check_in_open_gets_a_helpful_answer(
 def test_paused_or_stopped_people_get_no_check_in(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn
 ) -> None:
-    from bot.outreach.checkin import send_checkins
+    from bot.outreach.sending import send_checkins
     from bot.pilots import participant as participants
 
     make_pilot(app.deps)
@@ -294,7 +294,7 @@ def test_with_a_model_the_text_sent_is_scrubbed_and_the_injection_goes_nowhere(
     app: RunningApp, sender: SlackSender, slack: SlackStandIn, llm: OpenAIStandIn
 ) -> None:
     app.deps.analyzer = ModelAnalyzer(
-        api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=2
+        ModelClient(api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=2)
     )
     make_pilot(app.deps)
     send_checkin(app)
@@ -348,6 +348,16 @@ def test_retention_deletes_raw_words_and_keeps_the_scrubbed(
     send_checkin(app)
     reply(sender, "U0PERSON1", "call me on 07700 900123 about it")
     wait_messages(slack, "U0PERSON1", 2)
+    # The bot's turn keeps its words until it is marked posted, a moment after Slack has it.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with app.deps.db.session() as session:
+            unposted = session.exec(
+                select(CheckinMessage).where(CheckinMessage.slack_ts.is_(None))
+            ).all()
+        if not unposted:
+            break
+        time.sleep(0.02)
     now = app.deps.clock()
     assert purge_raw_text(app.deps.db, now, 90).checkin_messages == 0
     purged = purge_raw_text(app.deps.db, now + timedelta(days=91), 90)
@@ -488,7 +498,7 @@ def test_a_model_question_is_stored_with_what_wrote_it_and_the_thanks_is_scrubbe
 
     llm.respond_with(respond)
     app.deps.analyzer = ModelAnalyzer(
-        api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=2
+        ModelClient(api_key="sk-test", model="gpt-4o-mini", base_url=llm.url, timeout=2)
     )
     make_pilot(app.deps)
     send_checkin(app)

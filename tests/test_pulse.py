@@ -258,8 +258,8 @@ def test_permanent_failures_are_recorded_with_their_reason(
 
 
 def test_two_concurrent_senders_send_each_dm_once(app: RunningApp, slack: SlackStandIn) -> None:
+    from bot.outreach.compose import pulse_composer
     from bot.outreach.delivery import Sender, SendOptions
-    from bot.outreach.pulse import pulse_composer
     from bot.outreach.round import open_round
     from bot.pilots.pilot import get_pilot
     from bot.pilots.question import questions_of
@@ -616,7 +616,7 @@ def test_a_round_still_open_next_week_is_what_status_and_reminders_see(
     send(app.deps)
     # Monday of the next ISO week, while last week's round is still open (it closes 6 days on).
     next_period = periods.shift(periods.period_of(sent_at, "America/New_York"), 1)
-    monday = periods.period_start(next_period, "America/New_York") + timedelta(hours=1)
+    monday = periods.period_bounds(next_period, "America/New_York")[0] + timedelta(hours=1)
     app.deps.clock = lambda: min(monday, sent_at + timedelta(days=5, hours=23))
     result = remind(app.deps)
     assert result.progress is not None and result.progress.sent == 6
@@ -629,7 +629,6 @@ def test_a_round_still_open_next_week_is_what_status_and_reminders_see(
 def test_what_is_left_of_a_closed_round_is_not_sent(app: RunningApp, slack: SlackStandIn) -> None:
     from dataclasses import replace
 
-    from bot.outreach.pulse import _composer
     from bot.outreach.round import open_round
     from bot.outreach.sending import send_round
     from bot.pilots import period as periods
@@ -648,8 +647,7 @@ def test_what_is_left_of_a_closed_round_is_not_sent(app: RunningApp, slack: Slac
         app.deps.db,
         app.deps.sending_client,
         "support-copilot",
-        RoundKind.PULSE,
-        _composer(app.deps.db),
+        kind=RoundKind.PULSE,
         now=monday + timedelta(days=2),
         options=options,
     )

@@ -151,20 +151,10 @@ class ModelClient:
 class ModelAnalyzer:
     """Analysis and follow-up questions from a model, with the local analyzer behind it."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str,
-        model: str,
-        base_url: str | None = None,
-        timeout: float = MAX_TIMEOUT,
-        client: openai.OpenAI | None = None,
-    ) -> None:
-        self.llm = ModelClient(
-            api_key=api_key, model=model, base_url=base_url, timeout=timeout, client=client
-        )
-        self.model = model
-        self.name = self.llm.name
+    def __init__(self, llm: ModelClient) -> None:
+        self.llm = llm
+        self.model = llm.model
+        self.name = llm.name
 
     @property
     def client(self) -> openai.OpenAI:

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http.client import HTTPException
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -46,7 +47,6 @@ class BotTurn:
     checkin_id: int
     message_id: int
     text: str
-    closing: bool
 
 
 def _conversation(session: Session, checkin_id: int) -> list[Turn]:
@@ -131,7 +131,7 @@ def take_turn(db: Database, analyzer: Analyzer, checkin_id: int, now: datetime) 
                 )
                 session.add(pending)
                 session.flush()
-                return BotTurn(checkin_id, pending.id, text, closing=question is None)
+                return BotTurn(checkin_id, pending.id, text)
         # Another worker took this turn in the meantime; look again.
     return None
 
@@ -174,7 +174,7 @@ def post_turn(
                 "could not post to check-in %s (%s); the clock tries again", checkin.id, error
             )
         return False
-    except OSError as exc:
+    except (OSError, HTTPException) as exc:
         log.warning(
             "could not reach Slack for check-in %s (%s); the clock tries again", checkin.id, exc
         )

@@ -18,8 +18,8 @@ from sqlmodel import select
 from bot.devkit.plaintext import indent, render_blocks, render_view
 from bot.devkit.slack_requests import SlackSender
 from bot.devkit.slack_standin import SlackStandIn
-from bot.outreach.checkin import send_checkins
-from bot.outreach.pulse import send_pulse, send_reminder
+from bot.outreach.reminder import send_reminder
+from bot.outreach.sending import send_checkins, send_pulse
 from bot.pilots.pilot import PilotSpec, create_pilot, list_pilots
 from bot.reporting.report import build_report
 from bot.runtime.app import build_app

@@ -3,20 +3,24 @@ mark each row sent or failed for good.
 
 Rows are claimed in short transactions (with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so two
 senders never take the same row) and posted with no database lock held. A 429 pauses every
-worker of the sender for `Retry-After` and slows the pace; transient failures are retried with
-backoff. A sender that is killed leaves its claimed rows in `sending`; they are taken again
-once their lease runs out, or at once when the sender's process is known to be gone, so only
-the messages in flight at the kill can be sent twice.
+worker of the sender for `Retry-After` and slows the pace; transient failures (5xx, dropped
+connections, timeouts) are retried with backoff, a few times at most. This loop is the only
+layer that retries the sender's calls: its client has no slack_sdk retry handlers, so every
+attempt is one request to Slack and waits its turn at the pacer.
+
+A sender that is killed leaves its claimed rows in `sending`; they are taken again once their
+lease runs out, or at once when the sender's process is known to be gone, so only the messages
+in flight at the kill can be sent twice.
 """
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import queue
 import random
 import socket
-import threading
 import time
 import uuid
 from collections import Counter
@@ -30,9 +34,10 @@ from urllib.error import URLError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy import and_, bindparam, func, or_, update
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from bot.errors import PulseError
+from bot.outreach.pacer import Pacer
 from bot.pilots.participant import first_name
 from storage import Database
 from storage.models import Answer, Delivery, DeliveryStatus, Participant, Purpose
@@ -74,70 +79,47 @@ FATAL_ERRORS = frozenset(
         "not_allowed_token_type",
     }
 )
+# Attempts per message, all counted, for answers that may pass on their own; a message that
+# still fails is marked failed. 429s are counted apart: they say "later", not "broken".
 MAX_TRANSIENT_ATTEMPTS = 4
 MAX_RATE_LIMITED_ATTEMPTS = 30
+# Slack answers 500/503 for its own hiccups; 502/504 come from the load balancers in front of it.
+# Any other status of 400 and above will be answered the same way next time.
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+# What reaches the sender when the request or its answer is lost on the way: with no retry
+# handlers slack_sdk raises these as they come. urllib wraps failures to connect in URLError,
+# but a timeout or a dropped connection while reading the answer arrives bare (TimeoutError,
+# RemoteDisconnected, other OSErrors), and a truncated answer as http.client's IncompleteRead,
+# which is no OSError.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    URLError,
+    TimeoutError,
+    OSError,
+    http.client.HTTPException,
+)
+# Seconds before the 2nd, 3rd, 4th attempt: about 0.5, 1 and 2, give or take half, so that
+# workers that failed together do not retry together.
+TRANSIENT_BACKOFF = 0.25
+TRANSIENT_BACKOFF_CAP = 8.0
+# Delivery.failure_reason holds this many characters.
+_REASON_LENGTH = 200
 
 
-class Pacer:
-    """Paces every worker of one sender together, just under Slack's rate limit.
+def transient_backoff(attempt: int) -> float:
+    """Seconds to wait after the `attempt`-th transient failure of one message."""
+    base = min(TRANSIENT_BACKOFF_CAP, TRANSIENT_BACKOFF * 2**attempt)
+    return base * (0.5 + random.random())
 
-    It aims `headroom` below the ceiling so that network jitter does not tip a burst over the
-    limit; on a 429 every worker waits `Retry-After` and the pace drops by a fifth, then it
-    climbs back a little each second without a 429.
-    """
 
-    MIN_RATE = 0.5
-
-    def __init__(
-        self,
-        rate: float,
-        *,
-        headroom: float = 0.97,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.ceiling = max(self.MIN_RATE, rate * headroom)
-        self.rate = self.ceiling
-        self._clock = clock
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._next_at = 0.0
-        self._paused_until = 0.0
-        self._last_growth = clock()
-        self.rate_limited = 0
-
-    def acquire(self) -> None:
-        """Block until this worker may make its next call."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                start = max(now, self._next_at, self._paused_until)
-                self._next_at = start + 1.0 / self.rate
-            if start > now:
-                self._sleep(start - now)
-            with self._lock:
-                # A 429 seen while this worker slept moves the whole sender back.
-                if self._clock() >= self._paused_until:
-                    return
-
-    def on_rate_limited(self, retry_after: float) -> None:
-        with self._lock:
-            now = self._clock()
-            self.rate_limited += 1
-            if now >= self._paused_until:
-                # Only the first 429 of a burst slows the pace; the rest were already in flight.
-                self.rate = max(self.MIN_RATE, self.rate * 0.8)
-            until = now + max(retry_after, 0.0)
-            self._paused_until = max(self._paused_until, until)
-            self._next_at = max(self._next_at, self._paused_until)
-            self._last_growth = until
-
-    def on_success(self) -> None:
-        with self._lock:
-            now = self._clock()
-            if self.rate < self.ceiling and now - self._last_growth >= 1.0:
-                self.rate = min(self.ceiling, self.rate * 1.1)
-                self._last_growth = now
+def status_counts(session: Session, round_id: int, purpose: str) -> Counter[str]:
+    """How many deliveries of the round and purpose are in each status; a status with none
+    counts 0."""
+    rows = session.exec(
+        select(Delivery.status, func.count())
+        .where(Delivery.round_id == round_id, Delivery.purpose == purpose)
+        .group_by(Delivery.status)
+    ).all()
+    return Counter({str(status): count for status, count in rows})
 
 
 @dataclass(frozen=True)
@@ -163,7 +145,10 @@ class Outbound:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class DeliveryResult:
+    """How one delivery ended for this sender: sent, failed (with why), skipped, or pending
+    (not attempted, handed back)."""
+
     delivery_id: int
     status: str
     channel_id: str | None = None
@@ -256,12 +241,7 @@ class Sender:
 
     def _counts(self, round_id: int, purpose: str) -> Counter[str]:
         with self.db.session() as session:
-            rows = session.exec(
-                select(Delivery.status, func.count())
-                .where(Delivery.round_id == round_id, Delivery.purpose == purpose)
-                .group_by(Delivery.status)
-            ).all()
-        return Counter({status: count for status, count in rows})
+            return status_counts(session, round_id, purpose)
 
     def _reclaimable_senders(self, round_id: int, purpose: str) -> list[str]:
         with self.db.session() as session:
@@ -342,7 +322,7 @@ class Sender:
                     ).all()
                 )
         outbound: list[Outbound] = []
-        skipped: list[Outcome] = []
+        skipped: list[DeliveryResult] = []
         for person in people:
             delivery_id = by_participant[person.id]
             invite_id = invites.get(person.id, delivery_id)
@@ -354,7 +334,7 @@ class Sender:
             elif purpose == Purpose.REMINDER and invite_id in answered:
                 reason = "answered"
             if reason is not None:
-                skipped.append(Outcome(delivery_id, DeliveryStatus.SKIPPED, reason=reason))
+                skipped.append(DeliveryResult(delivery_id, DeliveryStatus.SKIPPED, reason=reason))
                 continue
             outbound.append(
                 Outbound(
@@ -370,9 +350,9 @@ class Sender:
         self._record(skipped)
         return outbound, len(skipped)
 
-    def _record(self, outcomes: list[Outcome]) -> None:
+    def _record(self, results: list[DeliveryResult]) -> None:
         """Write finished deliveries in one transaction."""
-        if not outcomes:
+        if not results:
             return
         now = self.clock()
         statement = (
@@ -391,73 +371,75 @@ class Sender:
         )
         rows = [
             {
-                "_id": outcome.delivery_id,
-                "_status": outcome.status,
-                "_channel": outcome.channel_id,
-                "_ts": outcome.message_ts,
-                "_reason": outcome.reason,
-                "_sent_at": now if outcome.status == DeliveryStatus.SENT else None,
+                "_id": result.delivery_id,
+                "_status": result.status,
+                "_channel": result.channel_id,
+                "_ts": result.message_ts,
+                "_reason": result.reason,
+                "_sent_at": now if result.status == DeliveryStatus.SENT else None,
             }
-            for outcome in outcomes
+            for result in results
         ]
         with self.db.transaction() as session:
             session.connection().execute(statement, rows)
 
     # -- Slack ------------------------------------------------------------------------------
 
-    def _post_into(self, item: Outbound, finished: queue.Queue[Outcome]) -> None:
+    def _post_into(self, item: Outbound, finished: queue.Queue[DeliveryResult]) -> None:
         try:
-            outcome = self._post(item)
+            result = self._post(item)
         except Exception as exc:
             # A bug in composing one message must not stall the run or lose the row.
             log.exception("delivery %s could not be sent", item.delivery_id)
-            outcome = Outcome(
+            result = DeliveryResult(
                 item.delivery_id, DeliveryStatus.FAILED, reason=f"internal: {type(exc).__name__}"
             )
-        finished.put(outcome)
+        finished.put(result)
 
-    def _post(self, item: Outbound) -> Outcome:
+    def _post(self, item: Outbound) -> DeliveryResult:
+        """Post one message, trying again while Slack may still take it.
+
+        Every attempt waits its turn at the pacer and is one request to Slack: at most
+        MAX_TRANSIENT_ATTEMPTS of them for 5xx answers and lost connections together, each
+        after a growing pause; 429s pause the whole sender and are counted apart.
+        """
+        message = self.compose(item)  # the same message on every attempt
         transient = 0
         limited = 0
-        last_error = "unknown"
         while True:
             if self._fatal is not None:
                 # Leave the row for a later run; the lease hands it back.
-                return Outcome(item.delivery_id, DeliveryStatus.PENDING)
+                return DeliveryResult(item.delivery_id, DeliveryStatus.PENDING)
             self.pacer.acquire()
             try:
-                response = self.client.chat_postMessage(
-                    channel=item.slack_user_id, **self.compose(item)
-                )
+                response = self.client.chat_postMessage(channel=item.slack_user_id, **message)
             except SlackApiError as exc:
-                status = exc.response.status_code if exc.response is not None else 0
-                error = (
-                    str(exc.response.get("error") or f"http_{status}")
-                    if exc.response is not None
-                    else "no_response"
-                )
+                status, error = _status_and_error(exc)
                 if status == 429:
                     limited += 1
-                    retry_after = _retry_after(exc)
-                    self.pacer.on_rate_limited(retry_after)
+                    self.pacer.on_rate_limited(_retry_after(exc))
                     if limited >= MAX_RATE_LIMITED_ATTEMPTS:
-                        return Outcome(
-                            item.delivery_id, DeliveryStatus.FAILED, reason="ratelimited"
-                        )
+                        return _failed(item, "ratelimited")
                     continue
                 if error in FATAL_ERRORS:
                     self._fatal = FatalSlackError(
                         f"Slack refused to post ({error}); check SLACK_BOT_TOKEN and the app's scopes"
                     )
-                    return Outcome(item.delivery_id, DeliveryStatus.PENDING)
-                if error in PERMANENT_ERRORS or 400 <= status < 500:
-                    return Outcome(item.delivery_id, DeliveryStatus.FAILED, reason=error)
+                    return DeliveryResult(item.delivery_id, DeliveryStatus.PENDING)
+                if error in PERMANENT_ERRORS or (
+                    status >= 400 and status not in TRANSIENT_STATUSES
+                ):
+                    return _failed(item, error)
+                # A 5xx, or a 200 with an error Slack does not call final (internal_error,
+                # fatal_error, request_timeout): it may well pass next time.
                 last_error = error
-            except (URLError, OSError, TimeoutError) as exc:
-                last_error = f"connection: {getattr(exc, 'reason', exc)}"
+            except CONNECTION_ERRORS as exc:
+                # The message may have reached Slack before the connection dropped; trying
+                # again risks a second copy, which beats a person never getting the first.
+                last_error = f"connection: {_describe(exc)}"
             else:
                 self.pacer.on_success()
-                return Outcome(
+                return DeliveryResult(
                     item.delivery_id,
                     DeliveryStatus.SENT,
                     channel_id=response.get("channel"),
@@ -465,10 +447,15 @@ class Sender:
                 )
             transient += 1
             if transient >= MAX_TRANSIENT_ATTEMPTS:
-                return Outcome(
-                    item.delivery_id, DeliveryStatus.FAILED, reason=f"gave up: {last_error}"[:200]
-                )
-            time.sleep(min(8.0, 0.25 * 2**transient) * (0.5 + random.random()))
+                return _failed(item, f"gave up: {last_error}")
+            log.info(
+                "delivery %s: attempt %d of %d failed (%s); trying again",
+                item.delivery_id,
+                transient,
+                MAX_TRANSIENT_ATTEMPTS,
+                last_error,
+            )
+            time.sleep(transient_backoff(transient))
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -482,7 +469,7 @@ class Sender:
                 for s in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
             ),
         )
-        finished: queue.Queue[Outcome] = queue.Queue()
+        finished: queue.Queue[DeliveryResult] = queue.Queue()
         in_flight = 0
         last_report = 0.0
         last_heartbeat = time.monotonic()
@@ -511,16 +498,16 @@ class Sender:
                     # Another sender holds the rest; wait for it, or for its lease to run out.
                     time.sleep(0.5)
                     continue
-                outcomes = self._drain(finished, timeout=0.05)
-                in_flight -= len(outcomes)
-                self._record([o for o in outcomes if o.status != DeliveryStatus.PENDING])
-                self._release([o for o in outcomes if o.status == DeliveryStatus.PENDING])
-                for outcome in outcomes:
-                    if outcome.status == DeliveryStatus.SENT:
+                results = self._drain(finished, timeout=0.05)
+                in_flight -= len(results)
+                self._record([o for o in results if o.status != DeliveryStatus.PENDING])
+                self._release([o for o in results if o.status == DeliveryStatus.PENDING])
+                for result in results:
+                    if result.status == DeliveryStatus.SENT:
                         progress.sent += 1
-                    elif outcome.status == DeliveryStatus.FAILED:
+                    elif result.status == DeliveryStatus.FAILED:
                         progress.failed += 1
-                        progress.failures[outcome.reason or "unknown"] += 1
+                        progress.failures[result.reason or "unknown"] += 1
                 progress.rate_limited = self.pacer.rate_limited
                 if time.monotonic() - last_heartbeat > HEARTBEAT:
                     last_heartbeat = time.monotonic()
@@ -533,19 +520,19 @@ class Sender:
         return progress
 
     @staticmethod
-    def _drain(finished: queue.Queue[Outcome], *, timeout: float) -> list[Outcome]:
-        """The outcomes finished so far, waiting up to `timeout` for the first."""
-        outcomes: list[Outcome] = []
+    def _drain(finished: queue.Queue[DeliveryResult], *, timeout: float) -> list[DeliveryResult]:
+        """The results finished so far, waiting up to `timeout` for the first."""
+        results: list[DeliveryResult] = []
         try:
-            outcomes.append(finished.get(timeout=timeout) if timeout else finished.get_nowait())
+            results.append(finished.get(timeout=timeout) if timeout else finished.get_nowait())
         except queue.Empty:
-            return outcomes
-        while len(outcomes) < 200:
+            return results
+        while len(results) < 200:
             try:
-                outcomes.append(finished.get_nowait())
+                results.append(finished.get_nowait())
             except queue.Empty:
                 break
-        return outcomes
+        return results
 
     def _renew_claims(self) -> None:
         """Tell other senders this one is alive: its rows stay its own."""
@@ -557,21 +544,43 @@ class Sender:
                 .execution_options(synchronize_session=False)
             )
 
-    def _release(self, outcomes: list[Outcome]) -> None:
+    def _release(self, results: list[DeliveryResult]) -> None:
         """Hand rows that were not attempted back to the pool, for this or another sender."""
-        if not outcomes:
+        if not results:
             return
         with self.db.transaction() as session:
             session.execute(
                 update(Delivery)
                 .where(
-                    Delivery.id.in_([o.delivery_id for o in outcomes]),
+                    Delivery.id.in_([o.delivery_id for o in results]),
                     Delivery.status == DeliveryStatus.SENDING,
                     Delivery.claimed_by == self.me,
                 )
                 .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
                 .execution_options(synchronize_session=False)
             )
+
+
+def _failed(item: Outbound, reason: str) -> DeliveryResult:
+    return DeliveryResult(item.delivery_id, DeliveryStatus.FAILED, reason=reason[:_REASON_LENGTH])
+
+
+def _status_and_error(exc: SlackApiError) -> tuple[int, str]:
+    """The HTTP status of a refused call and the error to record for it."""
+    response = exc.response
+    if response is None:
+        return 0, "no_response"
+    status = response.status_code
+    if status >= 500:
+        # Slack's edge answers these in plain text, which slack_sdk turns into a long
+        # "non-JSON format" error; the status says all there is to say.
+        return status, f"http_{status}"
+    return status, str(response.get("error") or f"http_{status}")
+
+
+def _describe(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", None) or str(exc)
+    return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
 
 
 def _retry_after(exc: SlackApiError) -> float:

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.errors import PulseError
 from bot.outreach.delivery import SendOptions
-from bot.outreach.pulse import send_reminder
+from bot.outreach.reminder import send_reminder
 from bot.pilots.champion import pilots_visible_to
 from bot.views.status import refusal_text
 from storage import Database

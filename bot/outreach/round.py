@@ -35,7 +35,6 @@ _CHUNK = 500
 class OpenedRound:
     round: Round
     created: bool
-    deliveries: int
 
 
 def eligible(now: datetime) -> list:
@@ -96,12 +95,12 @@ def open_round(
         round_ = find_round(session, pilot.id, kind, period)
         assert round_ is not None
         if not created:
-            return OpenedRound(round=round_, created=False, deliveries=0)
+            return OpenedRound(round=round_, created=False)
         people = session.exec(
             select(Participant.id).where(Participant.pilot_id == pilot.id, *eligible(now))
         ).all()
         _add_deliveries(session, round_.id, people, Purpose.INVITE, now)
-    return OpenedRound(round=round_, created=True, deliveries=len(people))
+    return OpenedRound(round=round_, created=True)
 
 
 def _add_deliveries(

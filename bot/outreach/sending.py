@@ -1,30 +1,28 @@
-"""Sending a round: open this period's round of a kind for a pilot and deliver its messages
-through the durable sender, or finish one that was interrupted. Pulses and check-ins both go
-out this way; each brings its own message."""
+"""Sending a round: open this period's pulse or check-in for a pilot and deliver its messages
+through the durable sender, or finish one that was interrupted. The reminder is `reminder`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from slack_sdk import WebClient
-from sqlmodel import func, select
 
-from bot.outreach.delivery import Composer, Sender, SendOptions, SendProgress
+from bot.outreach.compose import composer_for
+from bot.outreach.delivery import Composer, Sender, SendOptions, SendProgress, status_counts
 from bot.outreach.round import open_round
 from bot.pilots.pilot import get_pilot
 from storage import Database
-from storage.models import Delivery, DeliveryStatus, Pilot, Purpose, Round
-
-ComposerFor = Callable[[Pilot, Round], Composer]
+from storage.models import DeliveryStatus, Purpose, Round, RoundKind
 
 
 @dataclass
 class SendResult:
     pilot: str
     period: str
-    round_created: bool
+    round_created: bool  # this call opened the round
     progress: SendProgress | None
     """None when there was nothing left to send."""
     note: str = ""
@@ -34,13 +32,8 @@ class SendResult:
 def unsent(db: Database, round_id: int, purpose: str) -> int:
     """Deliveries of the round and purpose still waiting for a sender, or in flight."""
     with db.session() as session:
-        return session.exec(
-            select(func.count()).where(
-                Delivery.round_id == round_id,
-                Delivery.purpose == purpose,
-                Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
-            )
-        ).one()
+        counts = status_counts(session, round_id, purpose)
+    return counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.SENDING]
 
 
 def deliver(
@@ -60,9 +53,8 @@ def send_round(
     db: Database,
     client: WebClient,
     pilot_name: str,
-    kind: str,
-    composer_for: ComposerFor,
     *,
+    kind: RoundKind,
     now: datetime,
     options: SendOptions,
     on_progress: Callable[[SendProgress], None] | None = None,
@@ -70,35 +62,33 @@ def send_round(
     """Open this period's round of `kind` and deliver it; a second call in the same period
     sends nothing new and says so, unless the first was interrupted, which it finishes.
 
-    `client` must leave 429s to the sender (no rate-limit retry handler).
+    `client` must have no retry handlers: the sender retries each call itself, through its
+    pacer (`build_client(settings, retries=False)`).
     """
     with db.session() as session:
         pilot = get_pilot(session, pilot_name)
     opened = open_round(db, pilot, kind, now, close_after_days=options.round_close_days)
     round_ = opened.round
+    nothing = None
     if not opened.created and round_.closes_at <= now:
         # Its answers are closed: a message sent now could only be refused.
+        nothing = f"closed on {round_.closes_at:%a %d %b}; nothing was sent"
+    elif not opened.created and unsent(db, round_.id, Purpose.INVITE) == 0:
+        nothing = f"went out on {round_.opened_at:%a %d %b}; nothing new was sent"
+    if nothing is not None:
         return SendResult(
-            pilot.name,
-            round_.period,
-            round_created=False,
-            progress=None,
-            note=f"the {kind} for {round_.period} closed on {round_.closes_at:%a %d %b}; nothing was sent",
+            pilot.name, round_.period, False, None, f"the {kind} for {round_.period} {nothing}"
         )
-    if not opened.created and unsent(db, round_.id, Purpose.INVITE) == 0:
-        return SendResult(
-            pilot.name,
-            round_.period,
-            round_created=False,
-            progress=None,
-            note=f"the {kind} for {round_.period} went out on {round_.opened_at:%a %d %b}; nothing new was sent",
-        )
-    progress = deliver(
-        db, client, composer_for(pilot, round_), round_, Purpose.INVITE, options, on_progress
-    )
+    compose = composer_for(db, pilot, round_)
+    progress = deliver(db, client, compose, round_, Purpose.INVITE, options, on_progress)
     note = (
         ""
         if opened.created
         else f"finished the {kind} for {round_.period} that had been interrupted"
     )
     return SendResult(pilot.name, round_.period, opened.created, progress, note)
+
+
+# The two rounds a pilot has each week.
+send_pulse = partial(send_round, kind=RoundKind.PULSE)
+send_checkins = partial(send_round, kind=RoundKind.CHECKIN)

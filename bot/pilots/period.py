@@ -43,13 +43,6 @@ def parse_period(period: str) -> tuple[int, int]:
     return year, week
 
 
-def period_start(period: str, timezone: str) -> datetime:
-    """Monday 00:00 of the period in `timezone`, as a UTC datetime."""
-    year, week = parse_period(period)
-    monday = date.fromisocalendar(year, week, 1)
-    return datetime.combine(monday, time(0), tzinfo=zone(timezone)).astimezone(UTC)
-
-
 def period_bounds(period: str, timezone: str) -> tuple[datetime, datetime]:
     """The UTC instants [start, end) of the period in `timezone`."""
     year, week = parse_period(period)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import threading
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import tomli_w
@@ -39,7 +39,6 @@ class QuestionSpec:
     min_label: str | None = None
     max_label: str | None = None
     optional: bool = False
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 DEFAULT_QUESTIONS: tuple[QuestionSpec, ...] = (
@@ -159,14 +158,18 @@ def questions_of(session: Session, question_set_id: int) -> list[Question]:
     )
 
 
-_SET_CACHE: dict[int, tuple[Question, ...]] = {}
+# A question set never changes once written (editing makes a new version), so its questions
+# are read once per process. The key holds the database's URL too: two databases in one process
+# (the tests, the demo) can have a set with the same id and other questions.
+_SET_CACHE: dict[tuple[str, int], tuple[Question, ...]] = {}
 _SET_CACHE_LOCK = threading.Lock()
 
 
 def cached_questions(session: Session, question_set_id: int) -> tuple[Question, ...]:
-    """The questions of a set, read once per process: a set never changes once written
-    (editing makes a new version), so every click after the first skips the query."""
-    cached = _SET_CACHE.get(question_set_id)
+    """The questions of a set, from memory after the first read: every click after the first
+    skips the query."""
+    key = (session.get_bind().engine.url.render_as_string(hide_password=False), question_set_id)
+    cached = _SET_CACHE.get(key)
     if cached is not None:
         return cached
     # Detached copies, so no session's state is shared between threads.
@@ -174,7 +177,7 @@ def cached_questions(session: Session, question_set_id: int) -> tuple[Question, 
     with _SET_CACHE_LOCK:
         if len(_SET_CACHE) > 1000:
             _SET_CACHE.clear()
-        _SET_CACHE[question_set_id] = questions
+        _SET_CACHE[key] = questions
     return questions
 
 

@@ -2,7 +2,8 @@
 
 Slack mentions, channel links, e-mail addresses, phone numbers, links and the names of the
 pilot's members become placeholders. Scrubbing errs on the side of removing too much: a lost
-word costs less than a name in a leadership report.
+word costs less than a name in a leadership report. Names that are also everyday words (Will,
+Grace) are listed in `everyday_names.txt` next to this module.
 """
 
 from __future__ import annotations
@@ -10,9 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
-
-PLACEHOLDERS = ("[person]", "[channel]", "[email]", "[phone]", "[link]", "[group]")
+from functools import cache, lru_cache
+from importlib import resources
 
 # Slack's own markup for mentions and links: <@U123>, <@U123|ada>, <#C123|general>,
 # <!here>, <!subteam^S123|@team>, <mailto:a@b.c|a@b.c>, <https://x|label>.
@@ -35,7 +35,7 @@ _PHONE = re.compile(
 )
 _DATE_LIKE = re.compile(r"^\d{4}-\d{2}-\d{2}$|^\d{1,2}[./]\d{1,2}[./]\d{2,4}$")
 
-_MIN_NAME_LENGTH = 2
+_EVERYDAY_NAMES = "everyday_names.txt"
 
 
 def _phone(match: re.Match[str]) -> str:
@@ -46,162 +46,6 @@ def _phone(match: re.Match[str]) -> str:
     return "[phone]"
 
 
-# Names that are also everyday words are only taken for names when capitalised ("Will said" but
-# not "it will help"); every other name part is matched in any case.
-_COMMON_WORDS = frozenset(
-    [
-        "will",
-        "may",
-        "mark",
-        "bill",
-        "grace",
-        "hope",
-        "joy",
-        "faith",
-        "rose",
-        "june",
-        "april",
-        "august",
-        "frank",
-        "art",
-        "chase",
-        "dawn",
-        "guy",
-        "max",
-        "pat",
-        "sky",
-        "summer",
-        "autumn",
-        "victor",
-        "miles",
-        "lane",
-        "hunter",
-        "carter",
-        "mason",
-        "page",
-        "ray",
-        "rob",
-        "sue",
-        "don",
-        "jack",
-        "jean",
-        "bob",
-        "dean",
-        "drew",
-        "gene",
-        "glen",
-        "jay",
-        "jim",
-        "ken",
-        "kim",
-        "lee",
-        "lou",
-        "ned",
-        "nick",
-        "norm",
-        "pete",
-        "rich",
-        "ron",
-        "russ",
-        "sam",
-        "sandy",
-        "scott",
-        "shane",
-        "sonny",
-        "stan",
-        "ted",
-        "tom",
-        "tony",
-        "van",
-        "wade",
-        "ward",
-        "wes",
-        "will",
-        "win",
-        "amber",
-        "april",
-        "ash",
-        "august",
-        "bailey",
-        "blair",
-        "brook",
-        "carol",
-        "cherry",
-        "crystal",
-        "daisy",
-        "dale",
-        "eve",
-        "fern",
-        "gale",
-        "gay",
-        "genie",
-        "ginger",
-        "holly",
-        "honey",
-        "iris",
-        "ivy",
-        "jade",
-        "jasmine",
-        "lily",
-        "marina",
-        "mercy",
-        "misty",
-        "olive",
-        "pearl",
-        "penny",
-        "poppy",
-        "rain",
-        "robin",
-        "ruby",
-        "sage",
-        "scarlet",
-        "star",
-        "storm",
-        "sunny",
-        "tina",
-        "violet",
-        "wendy",
-        "young",
-        "king",
-        "park",
-        "long",
-        "white",
-        "brown",
-        "green",
-        "black",
-        "gray",
-        "grey",
-        "smith",
-        "cook",
-        "baker",
-        "taylor",
-        "turner",
-        "walker",
-        "wood",
-        "hill",
-        "price",
-        "bishop",
-        "fisher",
-        "hunt",
-        "knight",
-        "lord",
-        "love",
-        "may",
-        "moon",
-        "page",
-        "parsons",
-        "rich",
-        "rivers",
-        "sharp",
-        "small",
-        "stone",
-        "strong",
-        "swift",
-        "waters",
-        "west",
-        "wolf",
-    ]
-)
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _JOINERS = re.compile(r"[-_]")
 _MIN_PART = 2
@@ -219,6 +63,17 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@cache
+def _everyday_names() -> frozenset[str]:
+    """Names that are also everyday words ("will", "grace"), from everyday_names.txt: only taken
+    for names when capitalised ("Will said" but not "it will help"). Read once and kept for the
+    life of the process, which is safe: the file ships with the package and never changes at run
+    time."""
+    raw = resources.files("bot.privacy").joinpath(_EVERYDAY_NAMES).read_text(encoding="utf-8")
+    lines = (line.partition("#")[0].strip() for line in raw.splitlines())
+    return frozenset(fold(line) for line in lines if line)
+
+
 def _name_index(names: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
     """(parts matched in any case, parts matched only when capitalised), from full names."""
     anycase: set[str] = set()
@@ -229,7 +84,7 @@ def _name_index(names: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]
             if len(part) < _MIN_PART or not part[0].isalpha():
                 continue
             lowered = fold(part)
-            if len(part) == _MIN_PART or lowered in _COMMON_WORDS:
+            if len(part) == _MIN_PART or lowered in _everyday_names():
                 capitalised.add(fold(part[0]).upper() + lowered[1:])
             else:
                 anycase.add(lowered)

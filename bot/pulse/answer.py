@@ -239,6 +239,8 @@ _CLICK_CHECK = (
     .join(Round, Round.id == Delivery.round_id)
     .where(Delivery.id == bindparam("delivery_id"))
 )
+# The upsert statement per SQL dialect, built once per process: it holds no data and no
+# connection, only SQL, so every database of that dialect (and every test) can share it.
 _CLICK_UPSERT: dict[str, Any] = {}
 
 

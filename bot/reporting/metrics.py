@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import case, distinct, func
 from sqlmodel import Session, select
 
+from bot.outreach.delivery import status_counts
 from bot.outreach.round import find_round
 from bot.pilots import period as periods
 from bot.pilots.question import questions_of
@@ -143,17 +144,6 @@ class PeriodFigures:
             "previous_response_rate": self.previous_response_rate,
             "withheld": self.withheld,
         }
-
-
-def _delivery_counts(
-    session: Session, round_id: int, purpose: str = Purpose.INVITE
-) -> dict[str, int]:
-    rows = session.exec(
-        select(Delivery.status, func.count())
-        .where(Delivery.round_id == round_id, Delivery.purpose == purpose)
-        .group_by(Delivery.status)
-    ).all()
-    return {status: count for status, count in rows}
 
 
 def count_responded(session: Session, round_id: int) -> int:
@@ -287,7 +277,7 @@ def period_figures(
     figures.previous_period = previous
     previous_means: dict[str, tuple[int, float | None]] = {}
     if previous_round is not None:
-        prev_counts = _delivery_counts(session, previous_round.id)
+        prev_counts = status_counts(session, previous_round.id, Purpose.INVITE)
         prev_delivered = prev_counts.get(DeliveryStatus.SENT, 0)
         prev_responded = count_responded(session, previous_round.id)
         if prev_responded >= minimum and prev_delivered:
@@ -297,7 +287,7 @@ def period_figures(
     if pulse is None:
         figures.withheld["responded"] = "no pulse this period"
     else:
-        counts = _delivery_counts(session, pulse.id)
+        counts = status_counts(session, pulse.id, Purpose.INVITE)
         figures.addressed = sum(counts.values())
         # Members minus those the pulse went to are those paused or stopped when it went out:
         # a figure about people, so the head count is withheld when it would give that away.
@@ -312,7 +302,7 @@ def period_figures(
         figures.pending = counts.get(DeliveryStatus.PENDING, 0) + counts.get(
             DeliveryStatus.SENDING, 0
         )
-        figures.reminded = sum(_delivery_counts(session, pulse.id, Purpose.REMINDER).values())
+        figures.reminded = sum(status_counts(session, pulse.id, Purpose.REMINDER).values())
         responded = count_responded(session, pulse.id)
         figures.responded = _at_least(responded, minimum)
         if figures.responded is None:

@@ -19,7 +19,6 @@ from storage.models import RoundKind
 class StatusReply:
     text: str
     blocks: list[dict[str, Any]] | None = None
-    shown_pilot: str | None = None
     figures: Any = field(default=None, repr=False)
 
 
@@ -55,6 +54,5 @@ def status_reply(
     return StatusReply(
         text=views.status_text(figures),
         blocks=views.status_blocks(figures),
-        shown_pilot=pilot.name,
         figures=figures,
     )

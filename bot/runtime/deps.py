@@ -12,7 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 
@@ -23,6 +23,9 @@ from bot.runtime.settings import Settings
 from bot.runtime.slack_client import build_client
 from storage import Database
 from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.analysis.model import ModelClient
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +112,8 @@ class Deps:
     settings: Settings
     db: Database
     client: WebClient
-    # For the pulse sender, which paces all its workers together on 429s instead of letting
-    # each one sleep inside the client.
+    # For the durable sender: no retry handlers at all, because the sender retries each call
+    # itself, through the pacer all its workers share (one retry layer, not two).
     sending_client: WebClient
     clock: Callable[[], datetime] = utcnow
     # Work done after Slack has been answered (analysis, fan-out, message updates) runs here,
@@ -127,6 +130,9 @@ class Deps:
     # Work that waits a moment first (a check-in's turn) waits here, not in a worker.
     delayed: DelayedWork = field(init=False)
     analyzer: Analyzer = field(default_factory=LocalAnalyzer)
+    # The configured model, for what is written from many people's figures (the digest's
+    # summary); None when no text may leave the machine.
+    llm: ModelClient | None = None
     # Seconds a check-in waits after a reply before answering, so that two quick messages
     # get one answer.
     checkin_settle: float = 2.0
@@ -181,25 +187,37 @@ def build_deps(
     settings: Settings, *, db: Database | None = None, client: WebClient | None = None
 ) -> Deps:
     """Deps from settings; tests and the demo pass their own database or client."""
+    llm = build_model(settings)
     return Deps(
         settings=settings,
         db=db or Database(settings.database_url),
         client=client or build_client(settings),
         sending_client=build_client(settings, retries=False),
-        analyzer=build_analyzer(settings),
+        analyzer=build_analyzer(settings, llm),
+        llm=llm,
     )
 
 
-def build_analyzer(settings: Settings) -> Analyzer:
-    """The model analyzer when `OPENAI_API_KEY` is set; otherwise the local one, and no text
-    leaves the machine."""
+def build_model(settings: Settings) -> ModelClient | None:
+    """The configured model when `OPENAI_API_KEY` is set; None means no text leaves the
+    machine."""
     if settings.openai_api_key is None:
-        return LocalAnalyzer()
-    from bot.analysis.model import ModelAnalyzer  # the openai SDK is loaded only when used
+        return None
+    from bot.analysis.model import ModelClient  # the openai SDK is loaded only when used
 
-    return ModelAnalyzer(
+    return ModelClient(
         api_key=settings.openai_api_key,
         model=settings.openai_model,
         base_url=settings.openai_base_url,
         timeout=settings.openai_timeout,
     )
+
+
+def build_analyzer(settings: Settings, llm: ModelClient | None = None) -> Analyzer:
+    """The model analyzer when a model is configured; otherwise the local one."""
+    llm = llm or build_model(settings)
+    if llm is None:
+        return LocalAnalyzer()
+    from bot.analysis.model import ModelAnalyzer
+
+    return ModelAnalyzer(llm)

@@ -17,10 +17,9 @@ from sqlmodel import select
 from bot.analysis.queue import backlog
 from bot.checkins.turn import answer, expire, post_turn, unanswered
 from bot.errors import PulseError
-from bot.outreach.checkin import send_checkins
-from bot.outreach.pulse import send_pulse, send_reminder
+from bot.outreach.reminder import send_reminder
 from bot.outreach.round import find_round
-from bot.outreach.sending import unsent
+from bot.outreach.sending import send_checkins, send_pulse, unsent
 from bot.pilots.period import period_of, slot_in_period
 from bot.privacy.names import sync_names
 from bot.privacy.retention import purge_raw_text

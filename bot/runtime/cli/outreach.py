@@ -50,19 +50,19 @@ def _send(args: argparse.Namespace, action: Callable[..., Any], what: str) -> in
 
 
 def cmd_pulse_send(args: argparse.Namespace) -> int:
-    from bot.outreach.pulse import send_pulse
+    from bot.outreach.sending import send_pulse
 
     return _send(args, send_pulse, "pulse")
 
 
 def cmd_pulse_remind(args: argparse.Namespace) -> int:
-    from bot.outreach.pulse import send_reminder
+    from bot.outreach.reminder import send_reminder
 
     return _send(args, send_reminder, "reminder")
 
 
 def cmd_checkin_send(args: argparse.Namespace) -> int:
-    from bot.outreach.checkin import send_checkins
+    from bot.outreach.sending import send_checkins
 
     return _send(args, send_checkins, "check-in")
 
