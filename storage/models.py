@@ -139,8 +139,9 @@ class Pilot(SQLModel, table=True):
     reminder_hour: int = Field(default=10)
     checkin_weekday: int = Field(default=2)
     checkin_hour: int = Field(default=14)
-    digest_weekday: int = Field(default=4)
-    digest_hour: int = Field(default=15)
+    # The digest goes out on Monday morning, about the week just ended.
+    digest_weekday: int = Field(default=0)
+    digest_hour: int = Field(default=11)
     round_close_days: int | None = Field(default=None)
     created_at: datetime = _created()
     ended_at: datetime | None = _when()
@@ -350,8 +351,39 @@ class AnalysisTheme(SQLModel, table=True):
     theme: str = Field(max_length=40, primary_key=True)
 
 
+class Goal(SQLModel, table=True):
+    """A pilot's success goal: a figure (`metric`, e.g. weekly_usage) and its target."""
+
+    __table_args__ = (UniqueConstraint("pilot_id", "metric"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pilot_id: int = _fk("pilot.id", index=False)
+    metric: str = Field(max_length=40)
+    target: float = Field()
+    set_at: datetime = _created()
+
+
+class PeriodSnapshot(SQLModel, table=True):
+    """A closed period's headline figures, kept so that the digest's trend reads a dozen small
+    rows instead of a dozen periods of answers. Written once the period's pulse has closed
+    (its answers can no longer change), with the minimum group it was computed for; erasing a
+    person's answers drops the snapshots of their pilots, so they leave the totals."""
+
+    __tablename__ = "period_snapshot"
+    __table_args__ = (UniqueConstraint("pilot_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    pilot_id: int = _fk("pilot.id", index=False)
+    period: str = Field(max_length=10)
+    min_group_size: int = Field()
+    # {"response_rate": 0.8, "usefulness": 3.6, ...}; null where a figure was withheld.
+    figures: dict[str, Any] = Field(sa_type=JSON)
+    computed_at: datetime = _created()
+
+
 class Digest(SQLModel, table=True):
-    """The weekly leadership digest of one pilot for one period, posted at most once."""
+    """The weekly leadership digest of one pilot for one period, posted at most once: a poster
+    claims the row (pending) before it posts, so two clocks or a CLI run post once."""
 
     __table_args__ = (UniqueConstraint("pilot_id", "period"),)
 
@@ -364,6 +396,8 @@ class Digest(SQLModel, table=True):
     file_id: str | None = Field(default=None, max_length=32)
     error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _created()
+    # When the poster holding the row took it; a claim older than a few minutes is taken over.
+    claimed_at: datetime | None = _when()
     posted_at: datetime | None = _when()
 
 

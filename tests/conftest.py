@@ -20,6 +20,7 @@ from bot.runtime.deps import Deps, build_deps
 from bot.runtime.server import BackgroundServer
 from bot.runtime.settings import Settings
 from storage import Database
+from tests.openai_standin import OpenAIStandIn
 
 PG_ADMIN_URL = os.environ.get(
     "PILOT_PULSE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -240,6 +241,13 @@ def app(deps: Deps) -> Iterator[RunningApp]:
     running = RunningApp(deps).start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def llm() -> Iterator[OpenAIStandIn]:
+    """A local OpenAI-compatible server, reached through the real `openai` SDK."""
+    with OpenAIStandIn() as standin:
+        yield standin
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import openai
@@ -109,12 +108,6 @@ def test_the_question_bank_digs_into_what_was_said_and_stops() -> None:
 
 
 # -- the model analyzer ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def llm() -> Iterator[OpenAIStandIn]:
-    with OpenAIStandIn() as standin:
-        yield standin
 
 
 def model(llm: OpenAIStandIn, timeout: float = 1.0) -> ModelAnalyzer:

@@ -8,16 +8,20 @@ and view a person would see is printed as plain text.
 from __future__ import annotations
 
 import json
+import random
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import TextIO
 
 from sqlmodel import select
 
+from bot.devkit.history import backdate_pilot, simulate_week
 from bot.devkit.plaintext import indent, render_blocks, render_view
 from bot.devkit.slack_requests import SlackSender
 from bot.devkit.slack_standin import SlackStandIn
+from bot.outreach.digest import post_digest
 from bot.outreach.reminder import send_reminder
 from bot.outreach.sending import send_checkins, send_pulse
 from bot.pilots.pilot import PilotSpec, create_pilot, list_pilots
@@ -51,6 +55,7 @@ class Demo:
 
     def __init__(self, slack: SlackStandIn, directory: Path, people: int, out: TextIO) -> None:
         self.slack = slack
+        self.files = Path.cwd() / "pilot-pulse-demo"
         self.out = out
         self.people = [f"U0DEMO{index:03d}" for index in range(1, people + 1)]
         self.names = {}
@@ -100,11 +105,13 @@ class Demo:
         self.say(indent(text))
 
 
-def run_demo(*, people: int = 8, out: TextIO) -> int:
-    """Run the offline loop and print it; returns the exit code."""
+def run_demo(*, people: int = 8, out: TextIO, files: Path | None = None) -> int:
+    """Run the offline loop and print it; the digest's Block Kit JSON and chart go to `files`
+    (default: ./pilot-pulse-demo). Returns the exit code."""
     people = max(len(_ANSWERS) + 2, min(people, 60))
     with tempfile.TemporaryDirectory(prefix="pilot-pulse-demo-") as tmp, SlackStandIn() as slack:
         demo = Demo(slack, Path(tmp), people, out)
+        demo.files = files or Path.cwd() / "pilot-pulse-demo"
         try:
             _run(demo)
         finally:
@@ -176,8 +183,80 @@ def _run(demo: Demo) -> None:
     demo.say("  $ pilot-pulse report support-copilot --format json")
     report = build_report(demo.db, "support-copilot", None, demo.deps.clock())
     demo.say(indent(json.dumps(report, indent=2, ensure_ascii=False), "  "))
+
+    _history(demo)
+    _digest(demo)
     demo.say()
     demo.say("Done. Connect a real workspace: see README.md, 'Connecting a workspace'.")
+
+
+def _history(demo: Demo) -> None:
+    """Six earlier weeks, so that the digest has a trend: use and usefulness climb as licences
+    arrive, and the complaints about them fade."""
+    demo.step("The weeks before: six earlier pulses of this pilot, simulated")
+    now = demo.deps.clock()
+    backdate_pilot(demo.db, "support-copilot", now - timedelta(weeks=7))
+    chance = random.Random(48)
+    for weeks_ago in range(6, 0, -1):
+        progress = (6 - weeks_ago) / 5  # 0 in the first week, 1 in the last
+        answers = {}
+        for user_id in demo.people:
+            if chance.random() > 0.65 + 0.25 * progress:
+                continue  # did not answer that week
+            used = chance.random() < 0.35 + 0.5 * progress
+            values: dict = {
+                "usage": chance.choice([1, 2, 3]) if used else 0,
+                "usefulness": min(5, max(1, round(2.4 + 1.6 * progress + chance.uniform(-1, 1)))),
+                "time_saved": chance.choice([15, 45, 90] if used else [0, 0, 15]),
+                "trust": min(5, max(1, round(2.6 + 1.2 * progress + chance.uniform(-1, 1)))),
+                "recommend": min(10, max(0, round(4 + 5 * progress + chance.uniform(-2, 2)))),
+            }
+            if chance.random() < 0.5:
+                values["comment"] = chance.choice(
+                    _EARLY_COMMENTS if chance.random() > progress else _LATE_COMMENTS
+                )
+            answers[user_id] = values
+        period = simulate_week(
+            demo.db,
+            demo.deps.sending_client,
+            "support-copilot",
+            now - timedelta(weeks=weeks_ago),
+            answers,
+            demo.deps.analyzer,
+        )
+        demo.say(f"  {period}: {len(answers)} of {len(demo.people)} answered")
+
+
+_EARLY_COMMENTS = [
+    "Still no licence, IT has not set up my account",
+    "Waiting on a seat, I cannot log in yet",
+    "Not sure what I am allowed to paste into it",
+]
+_LATE_COMMENTS = [
+    "It saves me an hour a day on ticket replies",
+    "Great for first drafts, a real time saver",
+    "Summaries of long threads are spot on now",
+]
+
+
+def _digest(demo: Demo) -> None:
+    demo.step("Monday: the weekly digest in the leadership channel")
+    demo.say("  $ pilot-pulse digest send support-copilot")
+    result = post_digest(
+        demo.db, demo.deps.client, "support-copilot", period=None, now=demo.deps.clock()
+    )
+    demo.say(f"  {result.note}")
+    message = demo.slack.messages["C0DEMOLEADS"][-1]
+    demo.show("Leadership (#ai-pilot-leadership)", render_blocks(message["blocks"]))
+    demo.files.mkdir(parents=True, exist_ok=True)
+    blocks = demo.files / "digest-blocks.json"
+    blocks.write_text(json.dumps({"blocks": message["blocks"]}, indent=2, ensure_ascii=False))
+    demo.say(f"\n  The digest's Block Kit (paste it into Block Kit Builder): {blocks}")
+    for upload in demo.slack.uploads.values():
+        chart = demo.files / "digest-chart.png"
+        chart.write_bytes(upload["bytes"])
+        demo.say(f"  The trend chart posted with it: {chart}")
+        demo.say(indent(f"alt text: {upload['alt_txt']}", "    "))
 
 
 # What the simulated people answer: the first click, then the modal, by question key.

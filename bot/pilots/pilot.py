@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.errors import NotFound, PulseError, slack_error_code
+from bot.pilots.goal import set_goals
 from bot.pilots.participant import Person, channel_members, resolve_people
 from bot.pilots.period import zone
 from bot.pilots.question import install_default_questions
@@ -42,6 +43,7 @@ class PilotSpec:
     timezone: str | None = None
     min_group_size: int = DEFAULT_MIN_GROUP
     workflow: str | None = None
+    goals: tuple[tuple[str, float], ...] = ()  # (metric, target), checked by parse_goal
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,7 @@ def create_pilot(db: Database, client: WebClient, spec: PilotSpec) -> CreateResu
                     )
                 )
             install_default_questions(session, pilot)
+            set_goals(session, pilot, dict(spec.goals))
             # Everyone looked up, left out or not, is a name the scrubber should know.
             remember(
                 session,

@@ -19,6 +19,7 @@ from storage.models import (
     Delivery,
     MessageAuthor,
     Participant,
+    PeriodSnapshot,
 )
 
 
@@ -69,6 +70,7 @@ def erase(db: Database, slack_user_id: str) -> Erased:
     Returns how many answers and check-in messages were erased."""
     with db.transaction() as session:
         people = select(Participant.id).where(Participant.slack_user_id == slack_user_id)
+        pilots = select(Participant.pilot_id).where(Participant.slack_user_id == slack_user_id)
         answers = session.exec(
             select(Answer.id)
             .join(Delivery, Delivery.id == Answer.delivery_id)
@@ -77,6 +79,10 @@ def erase(db: Database, slack_user_id: str) -> Erased:
         checkins = session.exec(
             select(Checkin.id).where(Checkin.participant_id.in_(people.scalar_subquery()))
         ).all()
+        # Past weeks' kept figures counted these answers: they are counted again without them.
+        session.execute(
+            delete(PeriodSnapshot).where(PeriodSnapshot.pilot_id.in_(pilots.scalar_subquery()))
+        )
         forget(session, AnalysisSource.ANSWER, list(answers))
         forget(session, AnalysisSource.CHECKIN, list(checkins))
         if answers:

@@ -20,6 +20,7 @@ from bot.outreach.delivery import status_counts
 from bot.outreach.round import find_round
 from bot.pilots import period as periods
 from bot.pilots.question import questions_of
+from bot.reporting.adoption import TIME_SAVED, AdoptionFigures, adoption_figures
 from storage.models import (
     Analysis,
     AnalysisStatus,
@@ -96,6 +97,7 @@ class PeriodFigures:
     previous_period: str | None = None
     previous_response_rate: float | None = None
     people: ParticipationFigures = field(default_factory=ParticipationFigures)
+    adoption: AdoptionFigures = field(default_factory=AdoptionFigures)
     withheld: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -140,6 +142,15 @@ class PeriodFigures:
                 "paused": self.people.paused,
                 "opted_out": self.people.opted_out,
             },
+            "adoption": {
+                "weekly_usage": self.adoption.weekly_usage,
+                "weekly_usage_n": self.adoption.weekly_usage_n,
+                "nps": self.adoption.nps,
+                "nps_n": self.adoption.nps_n,
+                "hours_saved_per_week": self.adoption.hours_total,
+                "hours_saved_per_person": self.adoption.hours_per_person,
+                "hours_saved_n": self.adoption.hours_n,
+            },
             "previous_period": self.previous_period,
             "previous_response_rate": self.previous_response_rate,
             "withheld": self.withheld,
@@ -179,7 +190,7 @@ def _distributions(session: Session, round_id: int) -> dict[str, dict[float, int
         .select_from(Answer)
         .join(Delivery, Delivery.id == Answer.delivery_id)
         .join(Question, Question.id == Answer.question_id)
-        .where(Delivery.round_id == round_id, Question.kind == QuestionKind.CHOICE)
+        .where(Delivery.round_id == round_id, Question.kind != QuestionKind.TEXT)
         .group_by(Question.key, Answer.value_number)
     ).all()
     result: dict[str, dict[float, int]] = {}
@@ -201,7 +212,7 @@ def _participation(session: Session, pilot: Pilot, now: Any, minimum: int) -> Pa
     )
 
 
-def _rounds_of_period(session: Session, pilot_id: int, period: str) -> list[int]:
+def rounds_of_period(session: Session, pilot_id: int, period: str) -> list[int]:
     return list(
         session.exec(
             select(Round.id).where(Round.pilot_id == pilot_id, Round.period == period)
@@ -313,9 +324,8 @@ def period_figures(
 
         means = _question_means(session, pulse.id)
         distributions = _distributions(session, pulse.id)
-        for question in (
-            questions_of(session, pulse.question_set_id) if pulse.question_set_id else []
-        ):
+        questions = questions_of(session, pulse.question_set_id) if pulse.question_set_id else []
+        for question in questions:
             n, mean = means.get(question.key, (0, None))
             shown = n >= minimum
             prev_n, prev_mean = previous_means.get(question.key, (0, None))
@@ -359,8 +369,15 @@ def period_figures(
                     item.mean = None
                     item.withheld = reason
             figures.questions.append(item)
+        time_saved = next((q for q in figures.questions if q.key == TIME_SAVED), None)
+        figures.adoption = adoption_figures(
+            questions,
+            distributions,
+            time_saved.mean if time_saved is not None else None,
+            minimum,
+        )
 
-    round_ids = _rounds_of_period(session, pilot.id, period)
+    round_ids = rounds_of_period(session, pilot.id, period)
     n, mean = _sentiment(session, round_ids)
     if n >= minimum:
         figures.sentiment_n, figures.sentiment_mean = (

@@ -9,7 +9,8 @@ from typing import Any
 from bot.outreach.round import current_period
 from bot.pilots.champion import is_surveyed, pilots_visible_to
 from bot.pilots.pilot import count_pilots
-from bot.reporting.metrics import period_figures
+from bot.reporting.frictions import voices
+from bot.reporting.metrics import period_figures, rounds_of_period
 from bot.views import status as views
 from storage import Database
 from storage.models import RoundKind
@@ -44,15 +45,13 @@ def status_reply(
             return StatusReply(text="Which pilot?", blocks=views.pilot_choice_blocks(names))
         pilot = visible[0]
         period = current_period(session, pilot, RoundKind.PULSE, now)
-        figures = period_figures(
-            session,
-            pilot,
-            period,
-            now=now,
-            viewer_in_group=is_surveyed(session, pilot, slack_user_id),
-        )
+        in_group = is_surveyed(session, pilot, slack_user_id)
+        figures = period_figures(session, pilot, period, now=now, viewer_in_group=in_group)
+        # The same frictions and wins as the digest, under the same rule (one more person
+        # when the champion answers the pulse too).
+        found = voices(session, rounds_of_period(session, pilot.id, period), figures.min_group_size)
     return StatusReply(
         text=views.status_text(figures),
-        blocks=views.status_blocks(figures),
+        blocks=views.status_blocks(figures, found),
         figures=figures,
     )

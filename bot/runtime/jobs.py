@@ -10,21 +10,22 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import select
 
 from bot.analysis.queue import backlog
 from bot.checkins.turn import answer, expire, post_turn, unanswered
 from bot.errors import PulseError
+from bot.outreach.digest import post_digest
 from bot.outreach.reminder import send_reminder
 from bot.outreach.round import find_round
 from bot.outreach.sending import send_checkins, send_pulse, unsent
-from bot.pilots.period import period_of, slot_in_period
+from bot.pilots.period import period_bounds, period_of, previous, slot_in_period
 from bot.privacy.names import sync_names
 from bot.privacy.retention import purge_raw_text
 from bot.runtime.deps import Deps
-from storage.models import Pilot, Purpose, Round, RoundKind
+from storage.models import Digest, DigestStatus, Pilot, Purpose, Round, RoundKind
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,39 @@ def expiry_job(deps: Deps, now: datetime) -> None:
         log.info("%s check-ins ended with their round", expired)
 
 
+# A digest that Slack refused (the bot not in the channel, say) is tried again after this long,
+# not on every tick.
+DIGEST_RETRY = timedelta(hours=1)
+
+
+def digest_job(deps: Deps, now: datetime) -> None:
+    """Post each pilot's digest of the week just ended, once its digest slot has come (Monday
+    11:00 in the pilot's time zone by default, after that week's pulse has closed)."""
+    for pilot in _active_pilots(deps):
+        this_week = period_of(now, pilot.timezone)
+        slot = slot_in_period(this_week, pilot.timezone, pilot.digest_weekday, pilot.digest_hour)
+        week = previous(this_week)
+        if now < slot or period_bounds(week, pilot.timezone)[1] <= pilot.created_at:
+            continue  # not yet; or the pilot did not exist that week
+        with deps.db.session() as session:
+            digest = session.exec(
+                select(Digest).where(Digest.pilot_id == pilot.id, Digest.period == week)
+            ).first()
+        if digest is not None and (
+            digest.status == DigestStatus.POSTED
+            or (digest.claimed_at is not None and digest.claimed_at > now - DIGEST_RETRY)
+        ):
+            continue
+        try:
+            result = post_digest(
+                deps.db, deps.client, pilot.name, period=week, now=now, llm=deps.llm
+            )
+        except PulseError as exc:
+            log.warning("no digest for %s %s: %s", pilot.name, week, exc)
+            continue
+        log.info("digest for %s %s: %s", pilot.name, week, result.note)
+
+
 def names_job(deps: Deps, now: datetime) -> None:
     """Learn the workspace's names, for the scrubber (daily)."""
     log.info("learnt %s workspace names", sync_names(deps.db, deps.client, now))
@@ -159,6 +193,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("analysis backlog", analysis_job),
     ScheduledJob("check-in turns", checkin_turn_job),
     ScheduledJob("check-in expiry", expiry_job),
+    ScheduledJob("digest", digest_job),
     ScheduledJob("workspace names", names_job, daily=True),
     ScheduledJob("retention", retention_job, daily=True),
 )

@@ -9,6 +9,8 @@ from bot.analysis.themes import theme_label
 from bot.views.blocks import Blocks, button, context_block, header_block, text_block
 
 if TYPE_CHECKING:
+    from bot.reporting.digest import ThemeVoice
+    from bot.reporting.frictions import Voices
     from bot.reporting.metrics import PeriodFigures, QuestionFigures
 
 NUDGE_ACTION = "status_nudge"
@@ -65,7 +67,16 @@ def _question_line(question: QuestionFigures, minimum: int) -> str:
     return f"• {label}: *{mean}*{scale}{_change(question.change)} (n={question.n})"
 
 
-def status_blocks(figures: PeriodFigures) -> Blocks:
+def _voices_line(title: str, voices: list[ThemeVoice]) -> str:
+    lines = [f"*{title}*: " + ", ".join(f"{v.label} ({v.people})" for v in voices)]
+    for voice in voices:
+        for quote in voice.quotes:
+            shown = quote.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            lines.append(f"> _{shown}_")
+    return "\n".join(lines)[:2900]
+
+
+def status_blocks(figures: PeriodFigures, voices: Voices | None = None) -> Blocks:
     """The `/pilot-status` reply for one pilot: participation, answers, sentiment, themes."""
     minimum = figures.min_group_size
     blocks: Blocks = [
@@ -128,6 +139,10 @@ def status_blocks(figures: PeriodFigures) -> Blocks:
     if figures.themes:
         top = ", ".join(f"{theme_label(t['theme'])} ({t['count']})" for t in figures.themes[:5])
         blocks.append(text_block(f"*Top themes*: {top}"))
+    if voices is not None and voices.frictions:
+        blocks.append(text_block(_voices_line("Top frictions", voices.frictions)))
+    if voices is not None and voices.wins:
+        blocks.append(text_block(_voices_line("Top wins", voices.wins)))
     if figures.checkins_started is not None:
         blocks.append(
             text_block(

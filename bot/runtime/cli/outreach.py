@@ -6,7 +6,14 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from bot.runtime.cli.common import ProgressLine, add_command, add_group, load_settings, slack_deps
+from bot.runtime.cli.common import (
+    ProgressLine,
+    add_command,
+    add_group,
+    freeze_start_up,
+    load_settings,
+    slack_deps,
+)
 
 
 def _print_send(result: Any, what: str) -> None:
@@ -32,6 +39,7 @@ def _print_send(result: Any, what: str) -> None:
 
 def _send(args: argparse.Namespace, action: Callable[..., Any], what: str) -> int:
     deps = slack_deps(load_settings())
+    freeze_start_up()
     line = ProgressLine()
     try:
         result = action(

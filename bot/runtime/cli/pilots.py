@@ -17,6 +17,7 @@ from bot.runtime.cli.common import (
 
 
 def cmd_pilot_create(args: argparse.Namespace) -> int:
+    from bot.pilots.goal import parse_goals
     from bot.pilots.pilot import PilotSpec, check_spec, create_pilot, split_ids
 
     settings = load_settings()
@@ -31,6 +32,7 @@ def cmd_pilot_create(args: argparse.Namespace) -> int:
         timezone=args.timezone,
         min_group_size=args.min_group_size,
         workflow=args.workflow,
+        goals=tuple(parse_goals(args.goal or []).items()),
     )
     check_spec(spec)
     deps = slack_deps(settings)
@@ -47,6 +49,8 @@ def cmd_pilot_create(args: argparse.Namespace) -> int:
         f"{result.champions} champion{'' if result.champions == 1 else 's'} or admin{'' if result.champions == 1 else 's'}, time zone {pilot.timezone}, "
         f"minimum group {pilot.min_group_size}"
     )
+    if spec.goals:
+        print("  goals: " + ", ".join(f"{metric} {target:g}" for metric, target in spec.goals))
     for user_id, why in sorted(result.left_out.items()):
         print(f"  left out {user_id}: {why}")
     return 0
@@ -122,6 +126,14 @@ def add_commands(commands: Any) -> None:
         help="no figure from fewer people is shown (default 5, at least 3)",
     )
     create.add_argument("--workflow", help="the one workflow the pilot sets out to improve")
+    create.add_argument(
+        "--goal",
+        action="append",
+        metavar="KEY=VALUE",
+        help="a success goal, e.g. weekly_usage=0.7, usefulness=4, hours_saved=20 "
+        "(repeat for several; keys: weekly_usage, response_rate, usefulness, trust, recommend, "
+        "nps, hours_saved, hours_per_person, sentiment)",
+    )
     listing = add_command(
         pilot_commands, "list", cmd_pilot_list, "List pilots with their head counts."
     )

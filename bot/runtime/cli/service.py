@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.runtime.cli.common import (
     add_command,
     add_group,
+    freeze_start_up,
     load_settings,
     open_database,
     port,
@@ -48,10 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # Every request thread and every worker after an ack may hold a connection at once.
     deps = build_deps(settings, db=open_database(settings, pool_size=24))
     bolt_app = build_app(deps, socket_mode=socket_mode)
-    # What is loaded by now lives as long as the process: keeping it out of the collector's
-    # sweeps spares requests the pauses of full collections.
-    gc.collect()
-    gc.freeze()
+    freeze_start_up()
     clock = None
     if not args.no_scheduler:
         from bot.runtime.clock import Clock
@@ -80,6 +78,7 @@ def cmd_scheduler(_args: argparse.Namespace) -> int:
 
     settings = load_settings()
     deps = slack_deps(settings)
+    freeze_start_up()
     try:
         Clock(deps).run()
     finally:
@@ -95,7 +94,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     # The demo prints what people see; the app's own logs would only get in the way.
     logging.getLogger().setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
-    return run_demo(people=args.people, out=sys.stdout)
+    return run_demo(people=args.people, out=sys.stdout, files=args.out)
 
 
 def add_serve_commands(commands: Any) -> None:
@@ -135,4 +134,10 @@ def add_commands(commands: Any) -> None:
     )
     demo.add_argument(
         "--people", type=int, default=8, help="simulated people (default 8, at least 8)"
+    )
+    demo.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="where the digest's Block Kit JSON and chart go (default: ./pilot-pulse-demo)",
     )
