@@ -1,8 +1,10 @@
 """pilot-pulse: weekly pulse surveys and check-ins that show whether a team is
 adopting a newly deployed AI tool, without ever putting a name next to an answer.
 
-`bot` holds the domain (pilots, rounds, delivery, answers, check-ins, analysis, metrics,
-views) and the runtime that wires it to Slack (settings, client, app, CLI, server, scheduler).
+`bot` holds the domain, one subpackage per capability (pilots, outreach, pulse, checkins,
+analysis, privacy, reporting), the pure Block Kit views, the runtime that wires it to Slack
+(settings, clients, app, servers, clock, CLI) and the devkit (stand-in, demo). Each
+subpackage's docstring says what it holds and what it may import.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"

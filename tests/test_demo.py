@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 import re
+from pathlib import Path
 
 from bot.devkit.demo import run_demo
 
 
-def test_the_demo_runs_the_whole_pulse_offline() -> None:
+def test_the_demo_runs_the_whole_pulse_offline(tmp_path: Path) -> None:
     out = io.StringIO()
-    assert run_demo(out=out) == 0
+    assert run_demo(out=out, files=tmp_path / "files") == 0
     text = out.getvalue()
     assert "created pilot 'support-copilot': 8 members" in text
     assert "left out U0PULSEBOT: this app itself" in text
@@ -25,3 +26,11 @@ def test_the_demo_runs_the_whole_pulse_offline() -> None:
     assert report["invited"] == 8 and report["responded"] == 6
     # The e-mail address in a comment never reaches a report.
     assert "ada@example.com" not in text
+    # It ends with the weekly digest, six weeks of history behind it, and writes its files.
+    assert text.count("of 8 answered") >= 6
+    assert "posted the digest of support-copilot" in text and "with its trend chart" in text
+    assert "30-day review" in text and "What to do next" in text
+    blocks = json.loads((tmp_path / "files" / "digest-blocks.json").read_text())["blocks"]
+    assert blocks[0]["type"] == "header" and len(blocks) <= 50
+    assert (tmp_path / "files" / "digest-chart.png").read_bytes().startswith(b"\x89PNG")
+    assert str(tmp_path / "files" / "digest-chart.png") in text

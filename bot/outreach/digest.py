@@ -193,7 +193,12 @@ def post_digest(
         posted_at=now,
         error=None if file_id or chart_note is None else chart_note[:500],
     )
-    chart = " with its trend chart" if file_id else f" ({chart_note})" if chart_note else ""
+    if file_id:
+        chart = " with its trend chart"
+    elif chart_note:
+        chart = f" ({chart_note})"
+    else:
+        chart = " (no trend chart yet: it needs two weeks with figures)"
     return DigestPost(
         pilot.name,
         period,
