@@ -89,6 +89,7 @@ def populate(db: Database, people: int) -> None:
             key=["round_id", "participant_id", "purpose"],
         )
         deliveries = session.exec(text("SELECT id FROM delivery ORDER BY id")).scalars().all()
+        round_id = session.exec(text("SELECT round_id FROM delivery LIMIT 1")).scalars().one()
         rows = []
         for delivery_id in deliveries[: int(people * 0.8)]:
             for question in questions:
@@ -96,6 +97,7 @@ def populate(db: Database, people: int) -> None:
                     rows.append(
                         {
                             "delivery_id": delivery_id,
+                            "round_id": round_id,
                             "question_id": question.id,
                             "text_raw": "fine",
                             "text_scrubbed": "fine",
@@ -112,6 +114,7 @@ def populate(db: Database, people: int) -> None:
                     rows.append(
                         {
                             "delivery_id": delivery_id,
+                            "round_id": round_id,
                             "question_id": question.id,
                             "value_number": float(rng.choice(values)),
                             "answered_at": now,

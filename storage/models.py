@@ -242,10 +242,18 @@ class Delivery(SQLModel, table=True):
 class Answer(SQLModel, table=True):
     """A person's answer to one question of one delivery; changing it updates the same row."""
 
-    __table_args__ = (UniqueConstraint("delivery_id", "question_id"),)
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "question_id"),
+        # A round's figures are one pass over this index (question, value, person), however
+        # many rounds the table holds; no join through deliveries, whose plan depends on the
+        # planner's guess of how many rows a round has.
+        Index("ix_answer_round_figures", "round_id", "question_id", "value_number", "delivery_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: int = _fk("delivery.id", index=False)
+    # The delivery's round, copied in (a delivery never changes round) for the index above.
+    round_id: int = _fk("round.id", index=False)
     question_id: int = _fk("question.id")
     value_number: float | None = Field(default=None)
     # The words as typed, for the respondent's own view only; deleted after the retention period.

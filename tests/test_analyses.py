@@ -33,7 +33,11 @@ def _an_answer(deps: Deps, words: str) -> tuple[int, int, int]:
             q for q in questions_of(session, opened.round.question_set_id) if q.key == "comment"
         )
         answer = Answer(
-            delivery_id=delivery.id, question_id=comment.id, text_raw=words, text_scrubbed=words
+            delivery_id=delivery.id,
+            round_id=delivery.round_id,
+            question_id=comment.id,
+            text_raw=words,
+            text_scrubbed=words,
         )
         session.add(answer)
         session.flush()

@@ -409,3 +409,14 @@ def test_pilot_status_shows_the_same_frictions_and_wins(deps: Deps, slack: Slack
     text = json.dumps(reply.blocks)
     assert "Top frictions" in text and "access and licensing (3)" in text
     assert "Top wins" in text and "time saved (3)" in text
+
+
+def test_the_clock_keeps_final_weeks_for_mondays_digest(deps: Deps, slack: SlackStandIn) -> None:
+    users = make(deps, slack, 8)
+    last, this = two_weeks(deps, users)
+    Clock(deps).tick()
+    with deps.db.session() as session:
+        kept = {row.period: row.figures for row in session.exec(select(PeriodSnapshot)).all()}
+    # Last week is over and its pulse closed: kept. This week is still open: not kept.
+    assert last in kept and this not in kept
+    assert kept[last]["responded"] == 6 and kept[last]["means"]["usefulness"] == round(18 / 6, 2)

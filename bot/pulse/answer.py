@@ -192,7 +192,13 @@ def record_answers(
             answer_id = upsert(
                 session,
                 Answer,
-                {"delivery_id": delivery_id, "answered_at": now, "updated_at": now, **write},
+                {
+                    "delivery_id": delivery_id,
+                    "round_id": survey.round.id,
+                    "answered_at": now,
+                    "updated_at": now,
+                    **write,
+                },
                 key=["delivery_id", "question_id"],
                 update=["value_number", "text_raw", "text_scrubbed", "updated_at"],
             )
@@ -233,7 +239,7 @@ def record_answers(
 # query and one upsert in Core, both compiled once, with the round's questions from memory.
 
 _CLICK_CHECK = (
-    sa_select(Participant.slack_user_id, Round.closes_at, Round.question_set_id)
+    sa_select(Participant.slack_user_id, Round.id, Round.closes_at, Round.question_set_id)
     .select_from(Delivery)
     .join(Participant, Participant.id == Delivery.participant_id)
     .join(Round, Round.id == Delivery.round_id)
@@ -251,6 +257,7 @@ def _click_upsert(dialect: str) -> Any:
         insert = postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
         statement = insert.values(
             delivery_id=bindparam("delivery_id"),
+            round_id=bindparam("round_id"),
             question_id=bindparam("question_id"),
             value_number=bindparam("value"),
             answered_at=bindparam("now"),
@@ -292,6 +299,7 @@ def record_click(
             _click_upsert(connection.dialect.name),
             {
                 "delivery_id": delivery_id,
+                "round_id": row.id,
                 "question_id": question_id,
                 "value": float(value),
                 "now": now,

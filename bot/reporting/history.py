@@ -49,6 +49,8 @@ def headline(figures: PeriodFigures) -> Headline:
         "hours_saved": figures.adoption.hours_total,
         "hours_per_person": figures.adoption.hours_per_person,
         "sentiment": figures.sentiment_mean,
+        # Every question's mean, so that a kept week can be "last week" to any question.
+        "means": {q.key: q.mean for q in figures.questions if q.mean is not None},
     }
 
 
@@ -109,6 +111,11 @@ class History:
             if is_final(self.session, self.pilot, period, self.now):
                 self.new[period] = figures
         return found
+
+    def keep(self, period: str, figures: Headline) -> None:
+        """Keep a period computed elsewhere (the digest's own), if it is final."""
+        if is_final(self.session, self.pilot, period, self.now):
+            self.new[period] = figures
 
     def trend(self, period: str, current: Headline, weeks: int = TREND_WEEKS) -> list[TrendPoint]:
         """The last `weeks` periods up to `period` (whose figures are `current`), oldest first;

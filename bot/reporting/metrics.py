@@ -10,6 +10,7 @@ needs one more person, so that their own answer never makes up the numbers.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlmodel import Session, select
 from bot.outreach.delivery import status_counts
 from bot.outreach.round import find_round
 from bot.pilots import period as periods
-from bot.pilots.question import questions_of
+from bot.pilots.question import cached_questions
 from bot.reporting.adoption import TIME_SAVED, AdoptionFigures, adoption_figures
 from storage.models import (
     Analysis,
@@ -28,7 +29,6 @@ from storage.models import (
     Answer,
     Checkin,
     CheckinStatus,
-    Delivery,
     DeliveryStatus,
     Participant,
     Pilot,
@@ -157,46 +157,40 @@ class PeriodFigures:
         }
 
 
-def count_responded(session: Session, round_id: int) -> int:
-    """People who answered at least one question of the round."""
-    return session.exec(
-        select(func.count(distinct(Delivery.participant_id)))
-        .select_from(Answer)
-        .join(Delivery, Delivery.id == Answer.delivery_id)
-        .where(Delivery.round_id == round_id)
+@dataclass(frozen=True)
+class RoundAnswers:
+    """A round's answers, counted: how many people answered anything, and for each question how
+    many people gave each value (words count under None)."""
+
+    responded: int
+    by_question: dict[int, dict[float | None, int]]
+
+    def n(self, question_id: int) -> int:
+        """People who answered the question: one answer per person and question, as a person
+        answers on their one invite delivery of the round (a reminder points back to it)."""
+        return sum(self.by_question.get(question_id, {}).values())
+
+    def mean(self, question_id: int) -> float | None:
+        counts = {v: c for v, c in self.by_question.get(question_id, {}).items() if v is not None}
+        total = sum(counts.values())
+        return sum(v * c for v, c in counts.items()) / total if total else None
+
+
+def round_answers(session: Session, round_id: int) -> RoundAnswers:
+    """Count a round's answers in two passes over one index (`ix_answer_round_figures`): no
+    join, so the cost follows the round's answers, not every answer ever stored."""
+    rows = session.exec(
+        select(Answer.question_id, Answer.value_number, func.count())
+        .where(Answer.round_id == round_id)
+        .group_by(Answer.question_id, Answer.value_number)
+    ).all()
+    responded = session.exec(
+        select(func.count(distinct(Answer.delivery_id))).where(Answer.round_id == round_id)
     ).one()
-
-
-def _question_means(session: Session, round_id: int) -> dict[str, tuple[int, float | None]]:
-    """key → (people who answered, mean of the numeric answers), by question key."""
-    rows = session.exec(
-        select(
-            Question.key,
-            func.count(distinct(Delivery.participant_id)),
-            func.avg(Answer.value_number),
-        )
-        .select_from(Answer)
-        .join(Delivery, Delivery.id == Answer.delivery_id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Delivery.round_id == round_id)
-        .group_by(Question.key)
-    ).all()
-    return {key: (n, None if mean is None else float(mean)) for key, n, mean in rows}
-
-
-def _distributions(session: Session, round_id: int) -> dict[str, dict[float, int]]:
-    rows = session.exec(
-        select(Question.key, Answer.value_number, func.count())
-        .select_from(Answer)
-        .join(Delivery, Delivery.id == Answer.delivery_id)
-        .join(Question, Question.id == Answer.question_id)
-        .where(Delivery.round_id == round_id, Question.kind != QuestionKind.TEXT)
-        .group_by(Question.key, Answer.value_number)
-    ).all()
-    result: dict[str, dict[float, int]] = {}
-    for key, value, count in rows:
-        result.setdefault(key, {})[float(value)] = count
-    return result
+    by_question: dict[int, dict[float | None, int]] = {}
+    for question_id, value, count in rows:
+        by_question.setdefault(question_id, {})[None if value is None else float(value)] = count
+    return RoundAnswers(responded=responded, by_question=by_question)
 
 
 def _participation(session: Session, pilot: Pilot, now: Any, minimum: int) -> ParticipationFigures:
@@ -263,12 +257,42 @@ def _at_least(value: int, minimum: int) -> int | None:
     return value if value >= minimum else None
 
 
+def _previous(
+    session: Session, pilot: Pilot, period: str, minimum: int
+) -> tuple[float | None, dict[str, float | None]]:
+    """Last period's response rate and means by question key, withheld under `minimum`."""
+    round_ = find_round(session, pilot.id, RoundKind.PULSE, periods.previous(period))
+    if round_ is None or round_.question_set_id is None:
+        return None, {}
+    delivered = status_counts(session, round_.id, Purpose.INVITE).get(DeliveryStatus.SENT, 0)
+    answers = round_answers(session, round_.id)
+    rate = (
+        round(answers.responded / delivered, 3)
+        if answers.responded >= minimum and delivered
+        else None
+    )
+    means = {
+        q.key: answers.mean(q.id)
+        for q in cached_questions(session, round_.question_set_id)
+        if q.kind != QuestionKind.TEXT and answers.n(q.id) >= minimum
+    }
+    return rate, means
+
+
 def period_figures(
-    session: Session, pilot: Pilot, period: str, *, now: Any, viewer_in_group: bool = False
+    session: Session,
+    pilot: Pilot,
+    period: str,
+    *,
+    now: Any,
+    viewer_in_group: bool = False,
+    previous: Mapping[str, Any] | None = None,
 ) -> PeriodFigures:
     """The figures of `pilot` for `period`, with the minimum-group rule applied.
 
     `viewer_in_group`: the figures are for someone who is surveyed in this pilot themselves.
+    `previous`: last period's headline figures when the caller has them (the digest keeps
+    them), so that last period's answers are not counted again.
     """
     minimum = pilot.min_group_size + (1 if viewer_in_group else 0)
     reason = withheld_reason(minimum)
@@ -283,17 +307,12 @@ def period_figures(
         people=_participation(session, pilot, now, minimum),
     )
 
-    previous = periods.previous(period)
-    previous_round = find_round(session, pilot.id, RoundKind.PULSE, previous)
-    figures.previous_period = previous
-    previous_means: dict[str, tuple[int, float | None]] = {}
-    if previous_round is not None:
-        prev_counts = status_counts(session, previous_round.id, Purpose.INVITE)
-        prev_delivered = prev_counts.get(DeliveryStatus.SENT, 0)
-        prev_responded = count_responded(session, previous_round.id)
-        if prev_responded >= minimum and prev_delivered:
-            figures.previous_response_rate = round(prev_responded / prev_delivered, 3)
-        previous_means = _question_means(session, previous_round.id)
+    figures.previous_period = periods.previous(period)
+    if previous is not None:
+        figures.previous_response_rate = previous.get("response_rate")
+        previous_means = dict(previous.get("means") or {})
+    else:
+        figures.previous_response_rate, previous_means = _previous(session, pilot, period, minimum)
 
     if pulse is None:
         figures.withheld["responded"] = "no pulse this period"
@@ -314,7 +333,8 @@ def period_figures(
             DeliveryStatus.SENDING, 0
         )
         figures.reminded = sum(status_counts(session, pulse.id, Purpose.REMINDER).values())
-        responded = count_responded(session, pulse.id)
+        answers = round_answers(session, pulse.id)
+        responded = answers.responded
         figures.responded = _at_least(responded, minimum)
         if figures.responded is None:
             figures.withheld["responded"] = reason
@@ -322,13 +342,13 @@ def period_figures(
         elif figures.delivered:
             figures.response_rate = round(responded / figures.delivered, 3)
 
-        means = _question_means(session, pulse.id)
-        distributions = _distributions(session, pulse.id)
-        questions = questions_of(session, pulse.question_set_id) if pulse.question_set_id else []
+        questions = (
+            cached_questions(session, pulse.question_set_id) if pulse.question_set_id else ()
+        )
         for question in questions:
-            n, mean = means.get(question.key, (0, None))
+            n, mean = answers.n(question.id), answers.mean(question.id)
             shown = n >= minimum
-            prev_n, prev_mean = previous_means.get(question.key, (0, None))
+            prev_mean = previous_means.get(question.key)
             item = QuestionFigures(
                 key=question.key,
                 text=question.text.replace("{tool}", pilot.tool),
@@ -339,17 +359,16 @@ def period_figures(
                 mean=round(mean, 2)
                 if shown and mean is not None and question.kind != QuestionKind.TEXT
                 else None,
+                # Withheld under the minimum already (by `_previous`, or in the kept headline).
                 previous_mean=(
                     round(prev_mean, 2)
-                    if prev_n >= minimum
-                    and prev_mean is not None
-                    and question.kind != QuestionKind.TEXT
+                    if prev_mean is not None and question.kind != QuestionKind.TEXT
                     else None
                 ),
                 withheld=None if shown else reason,
             )
             if question.kind == QuestionKind.CHOICE and shown:
-                counts_by_value = distributions.get(question.key, {})
+                counts_by_value = answers.by_question.get(question.id, {})
                 # A single option can stand for fewer people than the whole question does. Then
                 # every option's count is withheld, since the others and n would give that one
                 # away; and for a two-option question the mean would too.
@@ -372,7 +391,7 @@ def period_figures(
         time_saved = next((q for q in figures.questions if q.key == TIME_SAVED), None)
         figures.adoption = adoption_figures(
             questions,
-            distributions,
+            {q.key: answers.by_question.get(q.id, {}) for q in questions},
             time_saved.mean if time_saved is not None else None,
             minimum,
         )

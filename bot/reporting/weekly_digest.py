@@ -99,10 +99,12 @@ class _Read:
 
 def _read(session: Session, pilot: Pilot, period: str, now: datetime) -> tuple[_Read, History]:
     minimum = pilot.min_group_size
-    figures = period_figures(session, pilot, period, now=now)
-    current = headline(figures)
     history = History(session, pilot, now)
+    # Last week from its kept figures (counted once, when it became final).
     last = history.weeks([previous(period)]).get(previous(period), {})
+    figures = period_figures(session, pilot, period, now=now, previous=last)
+    current = headline(figures)
+    history.keep(period, current)
     trend = history.trend(period, current)
     round_ids = rounds_of_period(session, pilot.id, period)
     enough = figures.responded is not None

@@ -21,9 +21,10 @@ from bot.outreach.digest import post_digest
 from bot.outreach.reminder import send_reminder
 from bot.outreach.round import find_round
 from bot.outreach.sending import send_checkins, send_pulse, unsent
-from bot.pilots.period import period_bounds, period_of, previous, slot_in_period
+from bot.pilots.period import period_bounds, period_of, previous, shift, slot_in_period
 from bot.privacy.names import sync_names
 from bot.privacy.retention import purge_raw_text
+from bot.reporting.history import History
 from bot.runtime.deps import Deps
 from storage.models import Digest, DigestStatus, Pilot, Purpose, Round, RoundKind
 
@@ -170,6 +171,17 @@ def digest_job(deps: Deps, now: datetime) -> None:
         log.info("digest for %s %s: %s", pilot.name, week, result.note)
 
 
+def history_job(deps: Deps, now: datetime) -> None:
+    """Keep each pilot's last weeks once they are final (daily), so that Monday's digest reads
+    last week from its kept figures instead of counting its answers again."""
+    for pilot in _active_pilots(deps):
+        this_week = period_of(now, pilot.timezone)
+        with deps.db.session() as session:
+            history = History(session, pilot, now)
+            history.weeks([shift(this_week, -2), previous(this_week)])
+        history.save(deps.db)
+
+
 def names_job(deps: Deps, now: datetime) -> None:
     """Learn the workspace's names, for the scrubber (daily)."""
     log.info("learnt %s workspace names", sync_names(deps.db, deps.client, now))
@@ -194,6 +206,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("check-in turns", checkin_turn_job),
     ScheduledJob("check-in expiry", expiry_job),
     ScheduledJob("digest", digest_job),
+    ScheduledJob("kept weeks", history_job, daily=True),
     ScheduledJob("workspace names", names_job, daily=True),
     ScheduledJob("retention", retention_job, daily=True),
 )
