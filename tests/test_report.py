@@ -61,6 +61,10 @@ def test_report_json_and_csv_carry_the_contract_fields(
     assert by_metric[("invited", "")]["value"] == "6"
     assert by_metric[("mean", "usefulness")]["value"] == str(usefulness["mean"])
     assert by_metric[("sentiment", "")]["withheld"] == "fewer than 5 people"
+    # Adoption: all six used it (no one in the "did not" group), nobody rated "recommend".
+    assert report["adoption"]["weekly_usage"] == 1.0 and report["adoption"]["weekly_usage_n"] == 6
+    assert by_metric[("weekly_usage", "")]["value"] == "1.0"
+    assert by_metric[("nps", "")]["value"] == "" and by_metric[("nps", "")]["withheld"]
 
 
 def test_report_for_another_period_and_bad_periods(

@@ -21,10 +21,11 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from bot.errors import PulseError, slack_error_code
-from bot.pilots.period import day_label, parse_period, zone
+from bot.outreach.round import chosen_period
+from bot.pilots.period import day_label, zone
 from bot.pilots.pilot import get_pilot
 from bot.reporting.chart import render_trend_chart
-from bot.reporting.weekly_digest import compose_digest, default_period
+from bot.reporting.weekly_digest import compose_digest
 from bot.views.digest import digest_blocks, digest_notification
 from storage import Database
 from storage.models import Digest, DigestStatus
@@ -141,10 +142,7 @@ def post_digest(
     it was posted before and posts nothing."""
     with db.session() as session:
         pilot = get_pilot(session, pilot_name)
-        if period is None:
-            period = default_period(session, pilot, now)
-        else:
-            parse_period(period)
+        period = chosen_period(session, pilot, period, now)
     claimed, row = claim(db, pilot.id, period, now)
     if not claimed:
         if row.status == DigestStatus.POSTED:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, or_
 from sqlmodel import Session, select
 
-from bot.pilots.period import period_of
+from bot.pilots.period import parse_period, period_of
 from bot.pilots.question import current_question_set
 from storage import Database
 from storage.models import (
@@ -62,6 +62,15 @@ def current_period(session: Session, pilot: Pilot, kind: str, now: datetime) -> 
         .limit(1)
     ).first()
     return latest or period_of(now, pilot.timezone)
+
+
+def chosen_period(session: Session, pilot: Pilot, period: str | None, now: datetime) -> str:
+    """`period` as an operator gave it (checked), or the current pulse's period: what `report`
+    and `digest send|show` take without `--period`."""
+    if period is None:
+        return current_period(session, pilot, RoundKind.PULSE, now)
+    parse_period(period)
+    return period
 
 
 def close_days(pilot: Pilot, default: int) -> int:

@@ -21,7 +21,13 @@ from bot.outreach.delivery import status_counts
 from bot.outreach.round import find_round
 from bot.pilots import period as periods
 from bot.pilots.question import cached_questions
-from bot.reporting.adoption import TIME_SAVED, AdoptionFigures, adoption_figures
+from bot.reporting.adoption import (
+    RECOMMEND,
+    TIME_SAVED,
+    USAGE,
+    AdoptionFigures,
+    adoption_figures,
+)
 from storage.models import (
     Analysis,
     AnalysisStatus,
@@ -395,6 +401,19 @@ def period_figures(
             time_saved.mean if time_saved is not None else None,
             minimum,
         )
+        keys = {q.key for q in questions}
+        adoption = figures.adoption
+        for name, key, value in (
+            ("weekly_usage", USAGE, adoption.weekly_usage),
+            ("nps", RECOMMEND, adoption.nps),
+            ("hours_saved", TIME_SAVED, adoption.hours_total),
+        ):
+            if key in keys and value is None:
+                figures.withheld[f"adoption.{name}"] = (
+                    f"{reason}, or one of its two groups (used it, did not) is"
+                    if name == "weekly_usage"
+                    else reason
+                )
 
     round_ids = rounds_of_period(session, pilot.id, period)
     n, mean = _sentiment(session, round_ids)

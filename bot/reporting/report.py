@@ -11,12 +11,10 @@ import io
 from datetime import datetime
 from typing import Any
 
-from bot.outreach.round import current_period
-from bot.pilots.period import parse_period
+from bot.outreach.round import chosen_period
 from bot.pilots.pilot import get_pilot
 from bot.reporting.metrics import period_figures
 from storage import Database
-from storage.models import RoundKind
 
 CSV_COLUMNS = ("pilot", "period", "metric", "key", "label", "value", "n", "withheld")
 
@@ -27,10 +25,7 @@ def build_report(
     """The report of the operator contract for `pilot_name` and `period` (default: the current)."""
     with db.session() as session:
         pilot = get_pilot(session, pilot_name)
-        if period is None:
-            period = current_period(session, pilot, RoundKind.PULSE, now)
-        else:
-            parse_period(period)
+        period = chosen_period(session, pilot, period, now)
         figures = period_figures(session, pilot, period, now=now)
     return figures.as_report()
 
@@ -81,6 +76,19 @@ def report_csv(report: dict[str, Any]) -> str:
             )
     sentiment = report["sentiment"]
     row("sentiment", sentiment["mean"], n=sentiment["n"], reason=withheld.get("sentiment"))
+    adoption = report.get("adoption") or {}
+    for metric, value, n, reason in (
+        ("weekly_usage", "weekly_usage", "weekly_usage_n", "adoption.weekly_usage"),
+        ("nps", "nps", "nps_n", "adoption.nps"),
+        ("hours_saved_per_week", "hours_saved_per_week", "hours_saved_n", "adoption.hours_saved"),
+        (
+            "hours_saved_per_person",
+            "hours_saved_per_person",
+            "hours_saved_n",
+            "adoption.hours_saved",
+        ),
+    ):
+        row(metric, adoption.get(value), n=adoption.get(n), reason=withheld.get(reason))
     for theme in report["themes"]:
         row("theme", theme["count"], key=theme["theme"])
     if report.get("themes_withheld"):

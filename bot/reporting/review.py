@@ -144,12 +144,7 @@ def format_figure(metric_key: str, value: float, decimals: int | None = None) ->
     if decimals is None:
         decimals = _decimals(metric) if metric is not None else 2
     shown = value * 100 if unit == "%" else value
-    text = f"{shown:.{decimals}f}"
-    if unit == "%":
-        return f"{text}%"
-    if unit == "h":
-        return f"{text} h"
-    return text
+    return _with_unit(f"{shown:.{decimals}f}", unit)
 
 
 def format_pair(metric_key: str, actual: float, target: float) -> tuple[str, str]:
@@ -170,7 +165,11 @@ def format_target(metric_key: str, target: float) -> str:
     metric = GOAL_METRICS.get(metric_key)
     unit = metric.unit if metric is not None else ""
     shown = round(target * 100 if unit == "%" else target, 6)
-    text = f"{shown:g}"
+    return _with_unit(f"{shown:g}", unit)
+
+
+def _with_unit(text: str, unit: str) -> str:
+    """A number written with its unit: "70%", "12 h", "3.5"."""
     if unit == "%":
         return f"{text}%"
     if unit == "h":

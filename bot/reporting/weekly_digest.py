@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from bot.outreach.round import chosen_period
 from bot.pilots.goal import DEFAULT_GOALS, GOAL_METRICS, goals_of
 from bot.pilots.period import parse_period, previous, zone
 from bot.pilots.pilot import get_pilot
@@ -31,21 +32,13 @@ from bot.reporting.history import Headline, History, headline
 from bot.reporting.metrics import PeriodFigures, period_figures, rounds_of_period
 from bot.reporting.review import evaluate_goals, review
 from storage import Database
-from storage.models import Analysis, AnalysisStatus, Pilot, RoundKind
+from storage.models import Analysis, AnalysisStatus, Pilot
 
 if TYPE_CHECKING:
     from bot.analysis.model import ModelClient
     from bot.privacy.scrub import Scrubber
 
 _SCORES = (("usefulness", "Usefulness"), ("trust", "Trust in output"), ("recommend", "Recommend"))
-
-
-def default_period(session: Session, pilot: Pilot, now: datetime) -> str:
-    """The period `digest send` and `digest show` take without `--period`: the current one, as
-    `report` does (the latest pulse still open, else this week)."""
-    from bot.outreach.round import current_period
-
-    return current_period(session, pilot, RoundKind.PULSE, now)
 
 
 def day_number(pilot: Pilot, period: str, now: datetime) -> int:
@@ -170,10 +163,7 @@ def compose_digest(
     """The digest of `pilot_name` for `period` (default: the current one)."""
     with db.session() as session:
         pilot = get_pilot(session, pilot_name)
-        if period is None:
-            period = default_period(session, pilot, now)
-        else:
-            parse_period(period)
+        period = chosen_period(session, pilot, period, now)
         read, history = _read(session, pilot, period, now)
     history.save(db)
     # The model, if any, is asked outside any transaction: it may take seconds.
