@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 def _reply(
     deps: Deps, user_id: str, requested: str | None, respond: Respond, replace: bool
 ) -> None:
-    status = status_reply(deps.db, user_id, requested, deps.clock())
+    status = status_reply(
+        deps.db, user_id, requested, deps.clock(), admins=deps.settings.admin_user_ids
+    )
     respond(
         text=status.text, blocks=status.blocks, response_type="ephemeral", replace_original=replace
     )
@@ -37,7 +39,13 @@ def pick_pilot(ack: Ack, body: dict, action: dict, respond: Respond, deps: Deps)
 
 def _nudge(deps: Deps, user_id: str, pilot_name: str, respond: Respond) -> None:
     message = nudge(
-        deps.db, deps.sending_client, user_id, pilot_name, deps.clock(), deps.send_options
+        deps.db,
+        deps.sending_client,
+        user_id,
+        pilot_name,
+        deps.clock(),
+        deps.send_options,
+        admins=deps.settings.admin_user_ids,
     )
     respond(text=message, response_type="ephemeral", replace_original=False)
 

@@ -132,16 +132,23 @@ class Pilot(SQLModel, table=True):
     leadership_channel: str = Field(max_length=32)
     timezone: str = Field(default="UTC", max_length=64)
     min_group_size: int = Field(default=5)
-    # Weekdays are 0 = Monday … 6 = Sunday; hours are local to the pilot's time zone.
+    # Weekdays are 0 = Monday … 6 = Sunday; times are local to the pilot's time zone.
     pulse_weekday: int = Field(default=1)
     pulse_hour: int = Field(default=10)
+    pulse_minute: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     reminder_weekday: int = Field(default=3)
     reminder_hour: int = Field(default=10)
+    reminder_minute: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     checkin_weekday: int = Field(default=2)
     checkin_hour: int = Field(default=14)
+    checkin_minute: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # The digest goes out on Monday morning, about the week just ended.
     digest_weekday: int = Field(default=0)
     digest_hour: int = Field(default=11)
+    digest_minute: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Where the members come from, followed as people join and leave (None: named by hand).
+    member_channel_id: str | None = Field(default=None, max_length=32)
+    member_group_id: str | None = Field(default=None, max_length=32)
     round_close_days: int | None = Field(default=None)
     created_at: datetime = _created()
     ended_at: datetime | None = _when()
@@ -164,6 +171,12 @@ class Participant(SQLModel, table=True):
     paused_until: datetime | None = _when()
     opted_out_at: datetime | None = _when()
     joined_at: datetime = _created()
+    # Named by hand (not through the pilot's channel or group): following the channel never
+    # takes them off.
+    named: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+    # Left the pilot (its channel, its group, or taken off it): no more rounds; the answers
+    # they gave stay in the totals.
+    left_at: datetime | None = _when()
 
 
 class QuestionSet(SQLModel, table=True):

@@ -178,7 +178,7 @@ def test_a_leadership_channel_the_bot_cannot_post_to_is_one_line(
     ("extra", "expected"),
     [
         (["--members", "U0PERSON1", "--min-group-size", "2"], "--min-group-size: at least 3"),
-        ([], "give --members and/or --members-from-channel"),
+        ([], "give --members, --members-from-channel and/or --members-from-group"),
         (["--members", "bob"], "--members: expected user IDs"),
         (["--members", "U0PERSON1", "--timezone", "Mars/Base"], "unknown time zone"),
     ],

@@ -4,6 +4,7 @@ Bolt app, so that what the rest of the suite relies on is what slack_sdk really 
 from __future__ import annotations
 
 import json
+import queue
 import re
 import signal
 import socket
@@ -152,6 +153,218 @@ def test_conversations_info_and_open(standin: SlackStandIn, client: WebClient) -
         (standin.bot_user_id, "cannot_dm_bot"),
     ]:
         assert slack_error(client.conversations_open, users=user).response["error"] == expected
+
+
+# -- user groups and channel membership events ----------------------------------------------
+
+
+@pytest.fixture
+def groups(standin: SlackStandIn) -> SlackStandIn:
+    standin.add_usergroup(
+        "S0CREW", handle="pilot-crew", name="Pilot crew", users=["U0ALICE", "U0BOB"]
+    )
+    standin.add_usergroup("S0OLD", handle="old-crew", users=["U0ALICE"], disabled=True)
+    return standin
+
+
+def test_usergroups_list_leaves_out_disabled_users_and_counts(
+    groups: SlackStandIn, client: WebClient
+) -> None:
+    [crew] = client.usergroups_list()["usergroups"]
+    assert crew["id"] == "S0CREW" and crew["is_usergroup"] is True
+    assert (crew["handle"], crew["name"], crew["team_id"]) == (
+        "pilot-crew",
+        "Pilot crew",
+        groups.team_id,
+    )
+    assert crew["date_delete"] == 0 and crew["date_create"] > 0
+    assert crew["prefs"] == {"channels": [], "groups": []}
+    # Users and their count come only when asked for.
+    assert "users" not in crew and "user_count" not in crew
+
+    answer = client.usergroups_list(include_disabled=True, include_users=True, include_count=True)
+    assert "response_metadata" not in answer.data  # Slack has no cursor here
+    by_id = {group["id"]: group for group in answer["usergroups"]}
+    assert sorted(by_id) == ["S0CREW", "S0OLD"]
+    assert by_id["S0OLD"]["date_delete"] > 0 and by_id["S0OLD"]["name"] == "old-crew"
+    assert by_id["S0CREW"]["users"] == ["U0ALICE", "U0BOB"]
+    assert (by_id["S0CREW"]["user_count"], by_id["S0OLD"]["user_count"]) == (2, 1)
+    # slack_sdk sends the booleans as "1"; team_id is ignored for a workspace's bot token.
+    assert groups.calls_to("usergroups.list")[-1].params["include_users"] == "1"
+    only_count = client.usergroups_list(include_count=True, team_id="T0OTHER")["usergroups"]
+    assert [(g["user_count"], "users" in g) for g in only_count] == [(2, False)]
+
+
+def test_usergroups_users_list_and_its_errors(groups: SlackStandIn, client: WebClient) -> None:
+    answer = client.usergroups_users_list(usergroup="S0CREW")
+    assert answer.data == {"ok": True, "users": ["U0ALICE", "U0BOB"]}
+    assert len(list(answer)) == 1  # not paginated: the SDK's iterator stops at once
+
+    # A test moves people in and out through the stored group.
+    groups.add_user("U0CAROL", real_name="Carol Example")
+    groups.usergroups["S0CREW"]["users"].remove("U0BOB")
+    groups.usergroups["S0CREW"]["users"].append("U0CAROL")
+    assert client.usergroups_users_list(usergroup="S0CREW")["users"] == ["U0ALICE", "U0CAROL"]
+
+    # A disabled group is found only with include_disabled; disabling works on a stored group.
+    error = slack_error(client.usergroups_users_list, usergroup="S0OLD")
+    assert error.response["error"] == "no_such_subteam"
+    old = client.usergroups_users_list(usergroup="S0OLD", include_disabled=True)
+    assert old["users"] == ["U0ALICE"]
+    groups.usergroups["S0CREW"]["date_delete"] = int(time.time())
+    error = slack_error(client.usergroups_users_list, usergroup="S0CREW")
+    assert error.response["error"] == "no_such_subteam"
+    assert client.usergroups_list()["usergroups"] == []
+
+    error = slack_error(client.usergroups_users_list, usergroup="S0NOPE")
+    assert (error.response.status_code, error.response["error"]) == (200, "no_such_subteam")
+    for params in ({}, {"usergroup": ""}):
+        error = slack_error(client.api_call, "usergroups.users.list", params=params)
+        assert error.response["error"] == "invalid_arguments"
+        assert error.response["response_metadata"]["messages"] == [
+            "[ERROR] missing required field: usergroup"
+        ]
+
+
+def test_usergroups_need_their_scope_and_a_bot_token(
+    groups: SlackStandIn, client: WebClient
+) -> None:
+    answer = client.usergroups_list()
+    assert "usergroups:read" in answer.headers["X-OAuth-Scopes"].split(",")
+
+    # A workspace that installed the app before it asked for usergroups:read.
+    groups.scopes.remove("usergroups:read")
+    for call, kwargs in (
+        (client.usergroups_list, {}),
+        (client.usergroups_users_list, {"usergroup": "S0CREW"}),
+    ):
+        error = slack_error(call, **kwargs)
+        assert error.response["error"] == "missing_scope"
+        assert error.response["needed"] == "usergroups:read"
+        assert "usergroups:read" not in error.response["provided"].split(",")
+    assert "usergroups:read" not in client.auth_test().headers["X-OAuth-Scopes"]
+
+    app_client = WebClient(base_url=groups.url, token=groups.app_token, retry_handlers=[])
+    assert slack_error(app_client.usergroups_list).response["error"] == "not_allowed_token_type"
+
+
+def test_add_usergroup_refuses_bad_ids_and_taken_handles(standin: SlackStandIn) -> None:
+    with pytest.raises(ValueError, match="start with 'S'"):
+        standin.add_usergroup("G0CREW", handle="crew")
+    standin.add_usergroup("S0CREW", handle="crew")
+    with pytest.raises(ValueError, match="already used by S0CREW"):
+        standin.add_usergroup("S0OTHER", handle="crew")
+    # Replacing a group keeps its own handle.
+    replaced = standin.add_usergroup("S0CREW", handle="crew", users=["U0BOB"])
+    assert standin.usergroups["S0CREW"] is replaced and replaced["users"] == ["U0BOB"]
+
+
+def test_join_and_leave_change_members_and_build_events(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    standin.add_channel("C0PRIV", name="priv", members=["U0ALICE"], is_private=True)
+    bot = standin.bot_user_id
+    # A private channel the bot is in can be read.
+    assert client.conversations_members(channel="C0PRIV")["members"] == ["U0ALICE", bot]
+
+    joined = standin.join_channel("U0BOB", "C0PRIV", inviter="U0ALICE")
+    assert joined == {
+        "type": "member_joined_channel",
+        "user": "U0BOB",
+        "channel": "C0PRIV",
+        "channel_type": "C",
+        "team": standin.team_id,
+        "inviter": "U0ALICE",
+        "event_ts": joined["event_ts"],
+    }
+    assert TS_PATTERN.match(joined["event_ts"])
+    assert client.conversations_members(channel="C0PRIV")["members"] == ["U0ALICE", "U0BOB", bot]
+
+    left = standin.leave_channel("U0ALICE", "C0PRIV")
+    assert {key: left[key] for key in ("type", "user", "channel", "channel_type")} == {
+        "type": "member_left_channel",
+        "user": "U0ALICE",
+        "channel": "C0PRIV",
+        "channel_type": "C",
+    }
+    assert "inviter" not in left and left["event_ts"] > joined["event_ts"]
+    assert client.conversations_members(channel="C0PRIV")["members"] == ["U0BOB", bot]
+    assert client.conversations_info(channel="C0PRIV")["channel"]["num_members"] == 2
+
+    # When the bot leaves a private channel, the channel disappears for it, as on Slack.
+    standin.leave_channel(bot, "C0PRIV")
+    error = slack_error(client.conversations_members, channel="C0PRIV")
+    assert error.response["error"] == "channel_not_found"
+    assert standin.join_channel(bot, "C0PRIV")["user"] == bot
+    assert client.conversations_members(channel="C0PRIV")["members"] == ["U0BOB", bot]
+
+    # Joining a public channel the bot is not in; a bot listed in members leaves for real.
+    assert "inviter" not in standin.join_channel("U0BOB", "C0OUTSIDE")
+    assert client.conversations_members(channel="C0OUTSIDE")["members"] == ["U0ALICE", "U0BOB"]
+    standin.add_channel("C0LISTED", name="listed", members=["U0ALICE", bot])
+    standin.leave_channel(bot, "C0LISTED")
+    assert client.conversations_members(channel="C0LISTED")["members"] == ["U0ALICE"]
+
+
+def test_member_event_helpers_refuse_what_slack_never_sends(standin: SlackStandIn) -> None:
+    with pytest.raises(ValueError, match="already a member"):
+        standin.join_channel("U0ALICE", "C0GENERAL")
+    with pytest.raises(ValueError, match="already a member"):
+        standin.join_channel(standin.bot_user_id, "C0GENERAL")
+    with pytest.raises(ValueError, match="not a member"):
+        standin.leave_channel("U0BOB", "C0OUTSIDE")
+    with pytest.raises(ValueError, match="unknown channel"):
+        standin.join_channel("U0BOB", "C0NOPE")
+    with pytest.raises(ValueError, match="archived"):
+        standin.leave_channel("U0ALICE", "C0OLD")
+
+    # The builders alone change nothing; old private channels (G ids) say "G".
+    standin.add_channel("G0LEGACY", name="legacy", members=["U0ALICE"], is_private=True)
+    event = standin.member_left_channel_event("U0ALICE", "G0LEGACY")
+    assert (event["type"], event["channel_type"]) == ("member_left_channel", "G")
+    assert standin.channels["G0LEGACY"]["members"] == ["U0ALICE"]
+    joined = standin.member_joined_channel_event("U0BOB", "C0GENERAL", inviter="U0ALICE")
+    assert (joined["channel_type"], joined["inviter"]) == ("C", "U0ALICE")
+    assert standin.channels["C0GENERAL"]["members"] == ["U0ALICE", "U0BOB"]
+
+
+def test_bolt_receives_member_events_over_socket_mode(standin: SlackStandIn) -> None:
+    app = App(
+        token=standin.bot_token,
+        client=WebClient(base_url=standin.url, token=standin.bot_token),
+        signing_secret="x",
+        token_verification_enabled=False,
+    )
+    seen: queue.Queue[tuple[dict, list[str]]] = queue.Queue()
+
+    def on_member(event: dict, client: WebClient) -> None:
+        # What an app would do next: read the channel's members as they now are.
+        seen.put((event, client.conversations_members(channel=event["channel"])["members"]))
+
+    app.event("member_joined_channel")(on_member)
+    app.event("member_left_channel")(on_member)
+    bot = standin.bot_user_id
+    handler = SocketModeHandler(app, app_token=standin.app_token)
+    try:
+        handler.connect()
+        standin.wait_socket_connected(5)
+        # Bolt acks before its listener runs, so wait for each event before the next change.
+        left = standin.leave_channel("U0BOB", "C0GENERAL")
+        assert standin.socket_send("events_api", standin.event_payload(left)) == {}
+        event, members = seen.get(timeout=5)
+        assert (event["type"], event["user"], members) == (
+            "member_left_channel",
+            "U0BOB",
+            ["U0ALICE", bot],
+        )
+
+        joined = standin.join_channel("U0BOB", "C0GENERAL", inviter="U0ALICE")
+        assert standin.socket_send("events_api", standin.event_payload(joined)) == {}
+        event, members = seen.get(timeout=5)
+        assert event == joined
+        assert members == ["U0ALICE", "U0BOB", bot]
+    finally:
+        handler.close()
 
 
 # -- messages -------------------------------------------------------------------------------

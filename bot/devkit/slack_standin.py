@@ -105,8 +105,16 @@ _BENCH_ZONES = ("Europe/London", "America/New_York", "Europe/Berlin", "Asia/Toky
 
 _SCOPES = (
     "chat:write,chat:write.public,commands,channels:read,groups:read,im:write,users:read,"
-    "files:write,app_mentions:read"
+    "files:write,app_mentions:read,usergroups:read"
 )
+
+# Scopes checked per method. Only methods added after the app's first release are listed: a
+# workspace that installed the app before then lacks their scope until it reinstalls, so tests
+# must be able to see Slack's missing_scope answer (by removing the scope from ``scopes``).
+_METHOD_SCOPES: dict[str, str] = {
+    "usergroups.list": "usergroups:read",
+    "usergroups.users.list": "usergroups:read",
+}
 
 
 @dataclass
@@ -362,12 +370,15 @@ class SlackStandIn:
             client.chat_postMessage(channel="U1", text="hi")
             assert slack.messages["D1"][0]["text"] == "hi"
 
-    Workspace state (``users``, ``channels``) and what the app produced (``messages``,
-    ``ephemerals``, ``views``, ``home_views``, ``uploads``, ``responses``) are plain dicts and
-    lists; read them freely, and mutate them only between requests. Conversation rules follow
-    Slack: the bot is listed by ``conversations.members`` of the channels it belongs to, user ids
-    passed as ``channel`` mean the app's DM with that user (``"D" + user_id[1:]``), and a
+    Workspace state (``users``, ``channels``, ``usergroups``) and what the app produced
+    (``messages``, ``ephemerals``, ``views``, ``home_views``, ``uploads``, ``responses``) are plain
+    dicts and lists; read them freely, and mutate them only between requests. Conversation rules
+    follow Slack: the bot is listed by ``conversations.members`` of the channels it belongs to,
+    user ids passed as ``channel`` mean the app's DM with that user (``"D" + user_id[1:]``), and a
     private channel the bot is not in looks like it does not exist.
+
+    ``scopes`` lists the bot token's scopes (sent as ``X-OAuth-Scopes``); remove one, e.g.
+    ``"usergroups:read"``, and the methods needing it answer ``missing_scope`` as Slack does.
 
     Every answer (API methods, upload URLs, response_urls) is delayed by ``latency`` seconds; a
     call is recorded in ``calls`` just before its answer is written, so ``wait_for`` returning
@@ -410,6 +421,8 @@ class SlackStandIn:
 
         self.users: dict[str, dict] = {}
         self.channels: dict[str, dict] = {}
+        self.usergroups: dict[str, dict] = {}
+        self.scopes: list[str] = _SCOPES.split(",")
         self.calls: list[Call] = []
         self.messages: dict[str, list[dict]] = {}
         self.ephemerals: list[dict] = []
@@ -448,6 +461,8 @@ class SlackStandIn:
             "users.info": self._users_info,
             "users.list": self._users_list,
             "users.lookupByEmail": self._users_lookup_by_email,
+            "usergroups.list": self._usergroups_list,
+            "usergroups.users.list": self._usergroups_users_list,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
             "conversations.list": self._conversations_list,
@@ -649,6 +664,57 @@ class SlackStandIn:
             self.channels[channel_id] = channel
         return channel
 
+    def add_usergroup(
+        self,
+        group_id: str,
+        *,
+        handle: str,
+        name: str | None = None,
+        users: Iterable[str] = (),
+        disabled: bool = False,
+        description: str = "",
+    ) -> dict:
+        """Add (or replace) a user group; returns the stored usergroup object.
+
+        ``group_id`` must look like Slack's (``"S…"``) and ``handle`` (the ``@mention``) be
+        unique among groups, else ValueError; ``name`` defaults to the handle. The stored object
+        always holds ``users``; answers show them only when asked (``include_users``) and count
+        them (``user_count``) only with ``include_count``, as Slack does.
+        ``group["users"]`` may be changed later to move people in and out, and
+        ``group["date_delete"]`` set to a timestamp (or 0) to disable (or re-enable) the group.
+        """
+        if not group_id.startswith("S"):
+            raise ValueError(f"user group ids start with 'S' (like S0614TZR7), got {group_id!r}")
+        now = int(time.time())
+        group: dict[str, Any] = {
+            "id": group_id,
+            "team_id": self.team_id,
+            "is_usergroup": True,
+            "is_subteam": True,
+            "name": name if name is not None else handle,
+            "description": description,
+            "handle": handle,
+            "is_external": False,
+            "date_create": now,
+            "date_update": now,
+            # Slack marks a disabled group only by a non-zero date_delete.
+            "date_delete": now if disabled else 0,
+            "auto_type": None,
+            "auto_provision": False,
+            "enterprise_subteam_id": "",
+            "created_by": "USLACKBOT",
+            "updated_by": "USLACKBOT",
+            "deleted_by": "USLACKBOT" if disabled else None,
+            "prefs": {"channels": [], "groups": []},
+            "users": list(users),
+        }
+        with self._lock:
+            for other in self.usergroups.values():
+                if other["handle"] == handle and other["id"] != group_id:
+                    raise ValueError(f"handle {handle!r} is already used by {other['id']}")
+            self.usergroups[group_id] = group
+        return group
+
     # ------------------------------------------------------------------ fault injection
 
     def fail(
@@ -741,8 +807,9 @@ class SlackStandIn:
     def clear(self) -> None:
         """Forget recorded traffic: calls, responses, ephemerals and sent_count() counters.
 
-        Workspace state (users, channels) and what lives in it (messages, views, home views,
-        uploaded files) stays, so later chat.update/views.update calls still find their targets.
+        Workspace state (users, channels, user groups) and what lives in it (messages, views,
+        home views, uploaded files) stays, so later chat.update/views.update calls still find
+        their targets.
         """
         with self._lock:
             self.calls.clear()
@@ -819,6 +886,77 @@ class SlackStandIn:
             ],
             "is_ext_shared_channel": False,
         }
+
+    def member_joined_channel_event(
+        self, user: str, channel: str, *, inviter: str | None = None
+    ) -> dict:
+        """The ``member_joined_channel`` event for ``user`` joining ``channel`` (``inviter`` when
+        someone added them), to wrap with :meth:`event_payload`. Changes nothing: see
+        :meth:`join_channel`. Slack delivers it only to apps that are in the channel."""
+        return self._member_event("member_joined_channel", user, channel, inviter)
+
+    def member_left_channel_event(self, user: str, channel: str) -> dict:
+        """The ``member_left_channel`` event for ``user`` leaving ``channel``, to wrap with
+        :meth:`event_payload`. Changes nothing: see :meth:`leave_channel`."""
+        return self._member_event("member_left_channel", user, channel, None)
+
+    def join_channel(self, user: str, channel: str, *, inviter: str | None = None) -> dict:
+        """Add ``user`` (the bot user too) to ``channel`` and return the matching
+        ``member_joined_channel`` event, so ``conversations.members`` agrees with what the
+        event says.
+
+        Raises ValueError for an unknown or archived channel, or a user already in it: Slack
+        sends no such event then.
+        """
+        with self._lock:
+            stored = self._channel_to_change(channel)
+            if user in self._member_ids(stored):
+                raise ValueError(f"{user} is already a member of {channel}")
+            if user == self.bot_user_id:
+                stored["is_member"] = True
+            else:
+                stored["members"] = [*stored["members"], user]
+        return self.member_joined_channel_event(user, channel, inviter=inviter)
+
+    def leave_channel(self, user: str, channel: str) -> dict:
+        """Remove ``user`` (the bot user too) from ``channel`` and return the matching
+        ``member_left_channel`` event. Once the bot has left a private channel, that channel
+        looks like it does not exist, as on Slack.
+
+        Raises ValueError for an unknown or archived channel, or a user not in it.
+        """
+        with self._lock:
+            stored = self._channel_to_change(channel)
+            if user not in self._member_ids(stored):
+                raise ValueError(f"{user} is not a member of {channel}")
+            if user == self.bot_user_id:
+                stored["is_member"] = False
+            stored["members"] = [member for member in stored["members"] if member != user]
+        return self.member_left_channel_event(user, channel)
+
+    def _channel_to_change(self, channel: str) -> dict:
+        stored = self.channels.get(channel)
+        if stored is None:
+            raise ValueError(f"unknown channel {channel!r}; add it with add_channel() first")
+        if stored["is_archived"]:
+            raise ValueError(f"{channel} is archived; nobody joins or leaves it")
+        return stored
+
+    def _member_event(self, kind: str, user: str, channel: str, inviter: str | None) -> dict:
+        event: dict[str, Any] = {
+            "type": kind,
+            "user": user,
+            "channel": channel,
+            # The id's first letter, not the privacy: Slack says "G" for private channels made
+            # before March 2021 (G ids) and "C" for every channel made since, private or not.
+            "channel_type": "G" if channel.startswith("G") else "C",
+            # The workspace the user belongs to (another one for Slack Connect members).
+            "team": self.users.get(user, {}).get("team_id", self.team_id),
+        }
+        if inviter is not None:
+            event["inviter"] = inviter  # Slack leaves it out when people joined by themselves
+        event["event_ts"] = self._next_ts()
+        return event
 
     # ------------------------------------------------------------------ Socket Mode
 
@@ -1121,12 +1259,16 @@ class SlackStandIn:
                 raise parse_error
             if method != "api.test":  # the one method Slack answers without a token
                 self._authenticate(method, headers, token_param)
+            needed = _METHOD_SCOPES.get(method)
+            if needed is not None and needed not in self.scopes:
+                raise _SlackError("missing_scope", needed=needed, provided=",".join(self.scopes))
             injected = self._injected_error(method, params)
             if injected is not None:
                 raise _SlackError(injected)
             with self._lock:
                 result = handler(params)
-            return params, _json_answer(200, {"ok": True, **result}, {"X-OAuth-Scopes": _SCOPES})
+            scopes = {"X-OAuth-Scopes": ",".join(self.scopes)}
+            return params, _json_answer(200, {"ok": True, **result}, scopes)
         except _SlackError as exc:
             return params, _json_answer(200, {"ok": False, "error": exc.error, **exc.extra})
         except Exception:
@@ -1332,6 +1474,41 @@ class SlackStandIn:
             if user["profile"].get("email", "").lower() == email and email:
                 return {"user": user}
         raise _SlackError("users_not_found")
+
+    @staticmethod
+    def _usergroup_object(group: dict, *, include_users: bool, include_count: bool) -> dict:
+        shown = {key: value for key, value in group.items() if key != "users"}
+        if include_users:
+            shown["users"] = list(group["users"])
+        if include_count:
+            shown["user_count"] = len(group["users"])
+        return shown
+
+    def _usergroups_list(self, params: dict) -> dict:
+        # team_id only picks a workspace for org-level tokens; Slack ignores it for a bot token.
+        include_disabled = _truthy(params.get("include_disabled", False))
+        include_users = _truthy(params.get("include_users", False))
+        include_count = _truthy(params.get("include_count", False))
+        groups = [
+            self._usergroup_object(group, include_users=include_users, include_count=include_count)
+            for group in self.usergroups.values()
+            if include_disabled or not group["date_delete"]
+        ]
+        # Slack answers every group at once: this method has no cursor.
+        return {"usergroups": groups}
+
+    def _usergroups_users_list(self, params: dict) -> dict:
+        ref = params.get("usergroup")
+        if not ref or not isinstance(ref, str):
+            raise _invalid_arguments("[ERROR] missing required field: usergroup")
+        group = self.usergroups.get(ref)
+        # Slack documents no error of its own for a disabled group: without include_disabled
+        # it is not found, like a group that never existed.
+        disabled = group is not None and bool(group["date_delete"])
+        if group is None or (disabled and not _truthy(params.get("include_disabled", False))):
+            raise _SlackError("no_such_subteam")
+        # All members at once, with no response_metadata: Slack does not paginate this method.
+        return {"users": list(group["users"])}
 
     def _conversations_info(self, params: dict) -> dict:
         ref = params.get("channel") or ""

@@ -3,6 +3,7 @@ the champion learning who they are."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from slack_sdk import WebClient
@@ -10,7 +11,8 @@ from slack_sdk import WebClient
 from bot.errors import PulseError
 from bot.outreach.delivery import SendOptions
 from bot.outreach.reminder import send_reminder
-from bot.pilots.champion import pilots_visible_to
+from bot.pilots.champion import Action, may
+from bot.pilots.pilot import find_pilot
 from bot.views.status import refusal_text
 from storage import Database
 
@@ -22,13 +24,20 @@ def nudge(
     pilot_name: str,
     now: datetime,
     options: SendOptions,
+    *,
+    admins: Collection[str] = (),
 ) -> str:
     """A champion's nudge: this period's one reminder to whoever has not answered.
 
     The champion learns neither who was nudged nor, below the minimum group, how many.
     """
     with db.session() as session:
-        allowed = [p for p in pilots_visible_to(session, slack_user_id) if p.name == pilot_name]
+        # The pilot's name comes from a button anyone could rewrite: the right to nudge is
+        # checked on that pilot, from the database.
+        pilot = find_pilot(session, pilot_name)
+        allowed = pilot is not None and may(
+            session, slack_user_id, Action.NUDGE, pilot, admins=admins
+        )
     if not allowed:
         return refusal_text()
     try:

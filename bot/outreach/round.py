@@ -38,9 +38,11 @@ class OpenedRound:
 
 
 def eligible(now: datetime) -> list:
-    """Conditions for a participant who may be messaged now: surveyed, not paused, not out."""
+    """Conditions for a participant who may be messaged now: surveyed, still in the pilot, not
+    paused, not out."""
     return [
         Participant.surveyed.is_(True),
+        Participant.left_at.is_(None),
         Participant.opted_out_at.is_(None),
         or_(Participant.paused_until.is_(None), Participant.paused_until <= now),
     ]

@@ -10,6 +10,7 @@ from functools import partial
 
 from slack_sdk import WebClient
 
+from bot.errors import PulseError
 from bot.outreach.compose import composer_for
 from bot.outreach.delivery import Composer, Sender, SendOptions, SendProgress, status_counts
 from bot.outreach.round import open_round
@@ -67,6 +68,8 @@ def send_round(
     """
     with db.session() as session:
         pilot = get_pilot(session, pilot_name)
+    if pilot.ended_at is not None:
+        raise PulseError(f"pilot {pilot.name!r} has ended; nothing is sent for it any more")
     opened = open_round(db, pilot, kind, now, close_after_days=options.round_close_days)
     round_ = opened.round
     nothing = None

@@ -65,11 +65,14 @@ def previous(period: str) -> str:
     return shift(period, -1)
 
 
-def slot_in_period(period: str, timezone: str, weekday: int, hour: int) -> datetime:
-    """The UTC instant of `weekday` (0 = Monday) at `hour`:00 local time within the period."""
+def slot_in_period(
+    period: str, timezone: str, weekday: int, hour: int, minute: int = 0
+) -> datetime:
+    """The UTC instant of `weekday` (0 = Monday) at `hour`:`minute` local time within the
+    period."""
     year, week = parse_period(period)
     day = date.fromisocalendar(year, week, weekday + 1)
-    return datetime.combine(day, time(hour), tzinfo=zone(timezone)).astimezone(UTC)
+    return datetime.combine(day, time(hour, minute), tzinfo=zone(timezone)).astimezone(UTC)
 
 
 def local_day(moment: datetime, timezone: str | None) -> str:

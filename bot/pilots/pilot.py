@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import case, func
+from sqlalchemy import and_, case, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.errors import NotFound, PulseError, slack_error_code
 from bot.pilots.goal import set_goals
-from bot.pilots.participant import Person, channel_members, resolve_people
+from bot.pilots.membership import source_members
+from bot.pilots.participant import Person, resolve_people
 from bot.pilots.period import zone
 from bot.pilots.question import install_default_questions
 from bot.privacy.names import remember
@@ -38,6 +39,7 @@ class PilotSpec:
     leadership_channel: str
     members: tuple[str, ...] = ()
     members_from_channel: str | None = None
+    members_from_group: str | None = None
     champions: tuple[str, ...] = ()
     admins: tuple[str, ...] = ()
     timezone: str | None = None
@@ -56,6 +58,7 @@ class PilotSummary:
     members: int
     champions: int
     created: str
+    status: str = "active"  # or "ended"
 
 
 def split_ids(value: str | None) -> tuple[str, ...]:
@@ -68,6 +71,13 @@ def split_ids(value: str | None) -> tuple[str, ...]:
         if part:
             seen[part] = None
     return tuple(seen)
+
+
+def check_ids(option: str, ids: Iterable[str]) -> None:
+    """Refuse anything in `ids` that is not a Slack user ID."""
+    for user_id in ids:
+        if not user_id.startswith(("U", "W")):
+            raise PulseError(f"{option}: expected user IDs such as U0123ABCD, got {user_id!r}")
 
 
 def check_spec(spec: PilotSpec) -> None:
@@ -93,11 +103,17 @@ def check_spec(spec: PilotSpec) -> None:
         ("--champions", spec.champions),
         ("--admins", spec.admins),
     ):
-        for user_id in ids:
-            if not user_id.startswith(("U", "W")):
-                raise PulseError(f"{option}: expected user IDs such as U0123ABCD, got {user_id!r}")
-    if not spec.members and spec.members_from_channel is None:
-        raise PulseError("a pilot needs people: give --members and/or --members-from-channel")
+        check_ids(option, ids)
+    if spec.members_from_group is not None and not spec.members_from_group.startswith("S"):
+        raise PulseError(
+            f"--members-from-group: expected a user group ID such as S0123ABCD, "
+            f"got {spec.members_from_group!r}"
+        )
+    if not spec.members and spec.members_from_channel is None and spec.members_from_group is None:
+        raise PulseError(
+            "a pilot needs people: give --members, --members-from-channel and/or "
+            "--members-from-group"
+        )
     if spec.min_group_size < MIN_GROUP_FLOOR:
         raise PulseError(
             f"--min-group-size: at least {MIN_GROUP_FLOOR}, so that no figure can point at a person"
@@ -179,8 +195,7 @@ def create_pilot(db: Database, client: WebClient, spec: PilotSpec) -> CreateResu
     app_user_id = client.auth_test().get("user_id")
     check_leadership_channel(client, spec.leadership_channel)
     member_ids = list(spec.members)
-    if spec.members_from_channel:
-        member_ids.extend(channel_members(client, spec.members_from_channel))
+    member_ids += source_members(client, spec.members_from_channel, spec.members_from_group) or []
     roster = resolve_people(
         client, [*member_ids, *spec.champions, *spec.admins], app_user_id=app_user_id
     )
@@ -206,6 +221,9 @@ def create_pilot(db: Database, client: WebClient, spec: PilotSpec) -> CreateResu
         leadership_channel=spec.leadership_channel,
         timezone=spec.timezone or _most_common_tz(members),
         min_group_size=spec.min_group_size,
+        # The channel and group are followed from now on, as people join and leave them.
+        member_channel_id=spec.members_from_channel,
+        member_group_id=spec.members_from_group,
     )
     try:
         with db.transaction() as session:
@@ -219,6 +237,8 @@ def create_pilot(db: Database, client: WebClient, spec: PilotSpec) -> CreateResu
                         slack_user_id=user_id,
                         role=role,
                         surveyed=user_id in surveyed,
+                        # Named by hand (kept whatever the channel says), or a champion only.
+                        named=user_id in spec.members or user_id not in surveyed,
                         real_name=person.real_name,
                         display_name=person.display_name,
                         slack_tz=person.tz,
@@ -247,8 +267,9 @@ def create_pilot(db: Database, client: WebClient, spec: PilotSpec) -> CreateResu
 
 def list_pilots(session: Session) -> list[PilotSummary]:
     """Every pilot with its head counts, counted in SQL."""
-    members = func.count(case((Participant.surveyed, 1)))
-    champions = func.count(case((Participant.role != Role.MEMBER, 1)))
+    here = Participant.left_at.is_(None)
+    members = func.count(case((and_(Participant.surveyed, here), 1)))
+    champions = func.count(case((and_(Participant.role != Role.MEMBER, here), 1)))
     rows = session.exec(
         select(Pilot, members, champions)
         .join(Participant, Participant.pilot_id == Pilot.id, isouter=True)
@@ -265,6 +286,7 @@ def list_pilots(session: Session) -> list[PilotSummary]:
             members=member_count,
             champions=champion_count,
             created=pilot.created_at.date().isoformat(),
+            status="ended" if pilot.ended_at is not None else "active",
         )
         for pilot, member_count, champion_count in rows
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +25,12 @@ class StatusReply:
 
 
 def status_reply(
-    db: Database, slack_user_id: str, requested: str | None, now: datetime
+    db: Database,
+    slack_user_id: str,
+    requested: str | None,
+    now: datetime,
+    *,
+    admins: Collection[str] = (),
 ) -> StatusReply:
     """What `slack_user_id` sees for `/pilot-status [requested]`.
 
@@ -35,7 +41,7 @@ def status_reply(
     with db.session() as session:
         if count_pilots(session) == 0:
             return StatusReply(text=views.no_pilot_text())
-        visible = pilots_visible_to(session, slack_user_id)
+        visible = pilots_visible_to(session, slack_user_id, admins=admins)
         if requested is not None:
             visible = [p for p in visible if p.name.casefold() == requested.casefold()]
         if not visible:

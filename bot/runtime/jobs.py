@@ -21,7 +21,10 @@ from bot.outreach.digest import post_digest
 from bot.outreach.reminder import send_reminder
 from bot.outreach.round import find_round
 from bot.outreach.sending import send_checkins, send_pulse, unsent
-from bot.pilots.period import period_bounds, period_of, previous, shift, slot_in_period
+from bot.outreach.welcome import welcome
+from bot.pilots.period import period_bounds, period_of, previous, shift
+from bot.pilots.schedule import Slot, instant
+from bot.pilots.update import reconcile_all
 from bot.privacy.names import sync_names
 from bot.privacy.retention import purge_raw_text
 from bot.reporting.history import History
@@ -53,18 +56,18 @@ def _this_weeks_pulse(deps: Deps, pilot: Pilot, now: datetime) -> tuple[str, Rou
         return period, find_round(session, pilot.id, RoundKind.PULSE, period)
 
 
-def _due(pilot: Pilot, now: datetime, weekday: int, hour: int) -> bool:
+def _due(pilot: Pilot, now: datetime, slot: Slot) -> bool:
     """True once this period's slot has come, unless the pilot was created after it (a pilot
     created on Thursday gets its first pulse next week, or when an operator sends one)."""
-    slot = slot_in_period(period_of(now, pilot.timezone), pilot.timezone, weekday, hour)
-    return slot <= now and slot >= pilot.created_at
+    at = instant(pilot, slot, period_of(now, pilot.timezone))
+    return at <= now and at >= pilot.created_at
 
 
 def pulse_job(deps: Deps, now: datetime) -> None:
     """Open and send this period's pulse once its slot has come; finish one left unsent."""
     for pilot in _active_pilots(deps):
         _, round_ = _this_weeks_pulse(deps, pilot, now)
-        due = _due(pilot, now, pilot.pulse_weekday, pilot.pulse_hour)
+        due = _due(pilot, now, Slot.PULSE)
         if round_ is None and not due:
             continue
         if round_ is not None and unsent(deps.db, round_.id, Purpose.INVITE) == 0:
@@ -88,7 +91,7 @@ def reminder_job(deps: Deps, now: datetime) -> None:
         period, round_ = _this_weeks_pulse(deps, pilot, now)
         if round_ is None or round_.closes_at <= now:
             continue
-        slot = slot_in_period(period, pilot.timezone, pilot.reminder_weekday, pilot.reminder_hour)
+        slot = instant(pilot, Slot.REMINDER, period)
         # Reminding within a day of the pulse is nagging, whatever the schedule says.
         if now < slot or (now - round_.opened_at).total_seconds() < 20 * 3600:
             continue
@@ -109,7 +112,7 @@ def checkin_job(deps: Deps, now: datetime) -> None:
         period = period_of(now, pilot.timezone)
         with deps.db.session() as session:
             round_ = find_round(session, pilot.id, RoundKind.CHECKIN, period)
-        if round_ is None and not _due(pilot, now, pilot.checkin_weekday, pilot.checkin_hour):
+        if round_ is None and not _due(pilot, now, Slot.CHECKIN):
             continue
         if round_ is not None and unsent(deps.db, round_.id, Purpose.INVITE) == 0:
             continue
@@ -148,7 +151,7 @@ def digest_job(deps: Deps, now: datetime) -> None:
     11:00 in the pilot's time zone by default, after that week's pulse has closed)."""
     for pilot in _active_pilots(deps):
         this_week = period_of(now, pilot.timezone)
-        slot = slot_in_period(this_week, pilot.timezone, pilot.digest_weekday, pilot.digest_hour)
+        slot = instant(pilot, Slot.DIGEST, this_week)
         week = previous(this_week)
         if now < slot or period_bounds(week, pilot.timezone)[1] <= pilot.created_at:
             continue  # not yet; or the pilot did not exist that week
@@ -182,6 +185,20 @@ def history_job(deps: Deps, now: datetime) -> None:
         history.save(deps.db)
 
 
+def membership_job(deps: Deps, now: datetime) -> None:
+    """Bring each pilot in line with the channel or group it follows, and drop deactivated
+    accounts (daily: the events catch the rest as they happen); welcome those who joined."""
+    for pilot_name, change in reconcile_all(deps.db, deps.client, now).items():
+        if change:
+            welcome(deps.db, deps.client, pilot_name, change.joined)
+            log.info(
+                "%s: %s joined, %s left since the events last said",
+                pilot_name,
+                len(change.joined),
+                len(change.left),
+            )
+
+
 def names_job(deps: Deps, now: datetime) -> None:
     """Learn the workspace's names, for the scrubber (daily)."""
     log.info("learnt %s workspace names", sync_names(deps.db, deps.client, now))
@@ -207,6 +224,7 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("check-in expiry", expiry_job),
     ScheduledJob("digest", digest_job),
     ScheduledJob("kept weeks", history_job, daily=True),
+    ScheduledJob("members", membership_job, daily=True),
     ScheduledJob("workspace names", names_job, daily=True),
     ScheduledJob("retention", retention_job, daily=True),
 )

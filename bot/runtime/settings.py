@@ -16,7 +16,13 @@ from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from dotenv import dotenv_values
-from pydantic import AfterValidator, AliasGenerator, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    AliasGenerator,
+    BeforeValidator,
+    ValidationError,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -151,6 +157,17 @@ def _database_url(value: str) -> str:
     return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+def _user_ids(value: Any) -> tuple[str, ...]:
+    """`U01,U02 U03` (commas or spaces) → ("U01", "U02", "U03"): Slack user ids, checked."""
+    if value is None:
+        return ()
+    parts = value.replace(",", " ").split() if isinstance(value, str) else list(value)
+    for part in parts:
+        if not re.fullmatch(r"[UW][A-Z0-9]{2,}", part):
+            raise ValueError(f"expected Slack user IDs such as U0123ABCD, got {part!r}")
+    return tuple(dict.fromkeys(parts))
+
+
 def _between(low: float, high: float) -> AfterValidator:
     def check(number: float) -> float:
         if not low <= number <= high:
@@ -236,6 +253,9 @@ class Settings(BaseSettings):
     # Seconds the model may take to answer (the SDK retries once).
     openai_timeout: Annotated[float, _between(1, 20)] = 20.0
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
+    # People who may do everything on every pilot (create, end, send now), besides each
+    # pilot's own champions and admins.
+    admin_user_ids: Annotated[tuple[str, ...], BeforeValidator(_user_ids)] = ()
 
     @classmethod
     def settings_customise_sources(

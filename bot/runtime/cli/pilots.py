@@ -14,6 +14,7 @@ from bot.runtime.cli.common import (
     print_table,
     slack_deps,
 )
+from storage.types import utcnow
 
 
 def cmd_pilot_create(args: argparse.Namespace) -> int:
@@ -33,6 +34,7 @@ def cmd_pilot_create(args: argparse.Namespace) -> int:
         min_group_size=args.min_group_size,
         workflow=args.workflow,
         goals=tuple(parse_goals(args.goal or []).items()),
+        members_from_group=args.members_from_group,
     )
     check_spec(spec)
     deps = slack_deps(settings)
@@ -82,17 +84,112 @@ def cmd_pilot_list(args: argparse.Namespace) -> int:
                 p.timezone,
                 str(p.min_group_size),
                 p.created,
+                p.status,
             ]
             for p in pilots
         ],
-        ["NAME", "TOOL", "MEMBERS", "CHAMPIONS", "LEADERSHIP", "TIME ZONE", "MIN GROUP", "CREATED"],
+        [
+            "NAME",
+            "TOOL",
+            "MEMBERS",
+            "CHAMPIONS",
+            "LEADERSHIP",
+            "TIME ZONE",
+            "MIN GROUP",
+            "CREATED",
+            "STATUS",
+        ],
+    )
+    return 0
+
+
+_SCHEDULE = (
+    ("pulse", "the pulse"),
+    ("reminder", "its one reminder"),
+    ("checkin", "the check-in"),
+    ("digest", "the digest"),
+)
+
+
+def cmd_pilot_update(args: argparse.Namespace) -> int:
+    from bot.outreach.welcome import welcome
+    from bot.pilots.goal import parse_goals
+    from bot.pilots.pilot import split_ids
+    from bot.pilots.schedule import Slot, parse_day, parse_time
+    from bot.pilots.update import PilotUpdate, check_update, update_pilot
+
+    schedule = []
+    for key, _ in _SCHEDULE:
+        day, at = getattr(args, f"{key}_day"), getattr(args, f"{key}_time")
+        if day is not None or at is not None:
+            schedule.append(
+                (
+                    Slot(key),
+                    parse_day(day, f"--{key}-day") if day is not None else None,
+                    parse_time(at, f"--{key}-time") if at is not None else None,
+                )
+            )
+    change = PilotUpdate(
+        tool=args.tool,
+        workflow=args.workflow,
+        leadership_channel=args.leadership_channel,
+        timezone=args.timezone,
+        min_group_size=args.min_group_size,
+        members=split_ids(args.members) if args.members is not None else None,
+        members_from_channel=args.members_from_channel,
+        members_from_group=args.members_from_group,
+        add_members=split_ids(args.add_members),
+        remove_members=split_ids(args.remove_members),
+        champions=split_ids(args.champions) if args.champions is not None else None,
+        add_champions=split_ids(args.add_champions),
+        remove_champions=split_ids(args.remove_champions),
+        admins=split_ids(args.admins) if args.admins is not None else None,
+        goals=tuple(parse_goals(args.goal or []).items()),
+        schedule=tuple(schedule),
+    )
+    check_update(change)
+    deps = slack_deps(load_settings())
+    try:
+        result = update_pilot(deps.db, deps.client, args.name, change, deps.clock())
+        welcomed = welcome(deps.db, deps.client, result.pilot, result.membership.joined)
+    finally:
+        deps.close()
+    if not result.changes:
+        print(f"pilot {result.pilot!r} already is as asked; nothing changed")
+    else:
+        print(f"updated pilot {result.pilot!r}:")
+        for line in result.changes:
+            print(f"  {line}")
+    if welcomed:
+        print(f"  welcomed {welcomed} new member{'' if welcomed == 1 else 's'} with a DM")
+    for user_id, why in sorted(result.membership.left_out.items()):
+        print(f"  left out {user_id}: {why}")
+    return 0
+
+
+def cmd_pilot_end(args: argparse.Namespace) -> int:
+    from bot.pilots.update import end_pilot
+
+    db = open_database(load_settings())
+    try:
+        result = end_pilot(db, args.name, utcnow())
+    finally:
+        db.dispose()
+    if not result.ended:
+        print(f"pilot {result.pilot!r} had ended already; nothing changed")
+        return 0
+    print(
+        f"ended pilot {result.pilot!r}: no more rounds, reminders, check-ins or digests; "
+        f"{result.rounds_closed} open round{'' if result.rounds_closed == 1 else 's'} closed, "
+        f"{result.messages_cancelled} unsent message{'' if result.messages_cancelled == 1 else 's'} "
+        "cancelled. Its figures stay for `report` and `digest show`."
     )
     return 0
 
 
 def add_commands(commands: Any) -> None:
     """Declare these commands on the top-level parser's sub-commands."""
-    pilot_commands = add_group(commands, "pilot", "Create and list pilots.")
+    pilot_commands = add_group(commands, "pilot", "Create, change, end and list pilots.")
     create = add_command(
         pilot_commands, "create", cmd_pilot_create, "Create a pilot and its people."
     )
@@ -134,7 +231,53 @@ def add_commands(commands: Any) -> None:
         "(repeat for several; keys: weekly_usage, response_rate, usefulness, trust, recommend, "
         "nps, hours_saved, hours_per_person, sentiment)",
     )
+    create.add_argument(
+        "--members-from-group",
+        metavar="GROUP_ID",
+        help="take every person in this user group as a member (followed as it changes)",
+    )
     listing = add_command(
         pilot_commands, "list", cmd_pilot_list, "List pilots with their head counts."
     )
     listing.add_argument("--format", choices=("table", "json"), default="table")
+
+    change = add_command(
+        pilot_commands,
+        "update",
+        cmd_pilot_update,
+        "Change a pilot: its settings, people, roles, goals or schedule; prints what changed.",
+    )
+    change.add_argument("name", help="the pilot")
+    change.add_argument("--tool", help="the AI tool being adopted")
+    change.add_argument("--workflow", help="the one workflow the pilot sets out to improve")
+    change.add_argument("--leadership-channel", metavar="CHANNEL_ID", help="where the digest goes")
+    change.add_argument("--timezone", help="IANA time zone of the schedule")
+    change.add_argument(
+        "--min-group-size", type=int, help="no figure from fewer people is shown (at least 3)"
+    )
+    change.add_argument(
+        "--members", metavar="U1,U2,...", help="every member named by hand (others named leave)"
+    )
+    change.add_argument("--members-from-channel", metavar="CHANNEL_ID", help="follow this channel")
+    change.add_argument("--members-from-group", metavar="GROUP_ID", help="follow this user group")
+    change.add_argument("--add-members", metavar="U1,U2,...")
+    change.add_argument("--remove-members", metavar="U1,U2,...")
+    change.add_argument("--champions", metavar="U1,U2,...", help="every champion")
+    change.add_argument("--add-champions", metavar="U1,U2,...")
+    change.add_argument("--remove-champions", metavar="U1,U2,...")
+    change.add_argument("--admins", metavar="U1,U2,...", help="every admin of this pilot")
+    change.add_argument(
+        "--goal", action="append", metavar="KEY=VALUE", help="set a goal (repeat for several)"
+    )
+    for key, what in _SCHEDULE:
+        change.add_argument(f"--{key}-day", metavar="DAY", help=f"weekday of {what}, e.g. tue")
+        change.add_argument(
+            f"--{key}-time", metavar="HH:MM", help=f"time of {what}, in the pilot's time zone"
+        )
+    end = add_command(
+        pilot_commands,
+        "end",
+        cmd_pilot_end,
+        "End a pilot: no more rounds or DMs; its figures stay for the report.",
+    )
+    end.add_argument("name", help="the pilot")
