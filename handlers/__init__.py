@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import events, home, membership, messages, preferences, pulse, status
+from handlers import events, home, manage, membership, messages, preferences, pulse, status
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
-MODULES = (events, status, home, pulse, preferences, messages, membership)
+MODULES = (events, status, home, manage, pulse, preferences, messages, membership)
 
 
 def register_all(app: App) -> None:

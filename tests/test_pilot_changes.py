@@ -284,3 +284,47 @@ def test_a_nudge_for_a_pilot_one_does_not_champion_is_refused(
     [reply] = slack.wait_for("response_url")
     assert "is for a pilot's champions" in reply.params["text"]
     assert slack.calls_to("chat.postMessage") == []
+
+
+def test_a_pulse_modal_with_someone_elses_delivery_stores_nothing(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    from tests.pulse_helpers import click, last_view, modal_values
+
+    make_pilot(app.deps)
+    send(app.deps)
+    click(sender, slack, "U0PERSON1", "Daily")
+    view = last_view(slack, 1)
+    with app.deps.db.session() as session:
+        theirs = session.exec(
+            select(Delivery.id)
+            .join(Participant, Participant.id == Delivery.participant_id)
+            .where(Participant.slack_user_id == "U0PERSON2")
+        ).one()
+    forged = {**view, "private_metadata": json.dumps({"delivery_id": theirs})}
+    response = sender.view_submission("U0PERSON1", forged, modal_values(forged, {"useful": "5"}))
+    assert response.status_code == 200 and "isn't yours" in response.text
+    with app.deps.db.session() as session:
+        from storage.models import Answer
+
+        assert session.exec(select(Answer).where(Answer.delivery_id == theirs)).all() == []
+
+
+def test_picking_a_pilot_one_does_not_champion_shows_nothing(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    make_pilot(app.deps, "secret-pilot")
+    with app.deps.db.transaction() as session:
+        secret = get_pilot(session, "secret-pilot")
+        for row in session.exec(
+            select(Participant).where(
+                Participant.pilot_id == secret.id, Participant.role != "member"
+            )
+        ).all():
+            session.delete(row)
+    slack.clear()
+    sender.action("U0CHAMPION", "status_pick_0", "secret-pilot")
+    [reply] = slack.wait_for("response_url")
+    assert "is for a pilot's champions" in reply.params["text"]
+    assert "secret-pilot" not in json.dumps(reply.params)

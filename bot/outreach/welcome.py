@@ -12,9 +12,8 @@ from sqlmodel import select
 
 from bot.errors import slack_error_code
 from bot.pilots.participant import first_name
-from bot.pilots.period import day_label, period_of, shift, zone
 from bot.pilots.pilot import get_pilot
-from bot.pilots.schedule import Slot, instant
+from bot.pilots.schedule import Slot, local_when, next_instant
 from bot.views.welcome import welcome_blocks, welcome_text
 from storage import Database
 from storage.models import Participant
@@ -37,17 +36,10 @@ def welcome(db: Database, client: WebClient, pilot_name: str, user_ids: Iterable
                 Participant.pilot_id == pilot.id, Participant.slack_user_id.in_(user_ids)
             )
         ).all()
-    this_week = period_of(now, pilot.timezone)
-    next_pulse = instant(pilot, Slot.PULSE, this_week)
-    if next_pulse <= now:
-        next_pulse = instant(pilot, Slot.PULSE, shift(this_week, 1))
+    next_pulse = next_instant(pilot, Slot.PULSE, now)
     welcomed = 0
     for person in people:
-        try:
-            local = zone(person.slack_tz or pilot.timezone)
-        except ValueError:
-            local = zone(pilot.timezone)
-        shown = f"{day_label(next_pulse.astimezone(local))} at {next_pulse.astimezone(local):%H:%M}"
+        shown = local_when(next_pulse, person.slack_tz, pilot.timezone)
         try:
             client.chat_postMessage(
                 channel=person.slack_user_id,

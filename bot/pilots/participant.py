@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from sqlmodel import select
 
 from bot.errors import PulseError, slack_error_code
+from bot.pilots.schedule import Slot, next_instant
 from storage import Database
 from storage.models import Delivery, Participant, Pilot
 
@@ -116,15 +117,19 @@ class Membership:
     paused_until: datetime | None
     opted_out: bool
     slack_tz: str | None
+    pilot_timezone: str = "UTC"
+    next_pulse: datetime | None = None  # None once the pilot has ended
+    next_checkin: datetime | None = None
 
 
-def memberships_of(db: Database, slack_user_id: str) -> list[Membership]:
-    """Every pilot `slack_user_id` is in, by pilot name."""
+def memberships_of(db: Database, slack_user_id: str, now: datetime) -> list[Membership]:
+    """Every pilot `slack_user_id` is in (and has not left), by pilot name."""
+
     with db.session() as session:
         rows = session.exec(
             select(Participant, Pilot)
             .join(Pilot, Pilot.id == Participant.pilot_id)
-            .where(Participant.slack_user_id == slack_user_id)
+            .where(Participant.slack_user_id == slack_user_id, Participant.left_at.is_(None))
             .order_by(Pilot.name)
         ).all()
     return [
@@ -138,6 +143,9 @@ def memberships_of(db: Database, slack_user_id: str) -> list[Membership]:
             paused_until=participant.paused_until,
             opted_out=participant.opted_out_at is not None,
             slack_tz=participant.slack_tz,
+            pilot_timezone=pilot.timezone,
+            next_pulse=None if pilot.ended_at else next_instant(pilot, Slot.PULSE, now),
+            next_checkin=None if pilot.ended_at else next_instant(pilot, Slot.CHECKIN, now),
         )
         for participant, pilot in rows
     ]

@@ -10,7 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.errors import PulseError
-from bot.pilots.period import slot_in_period
+from bot.pilots.period import day_label, period_of, shift, slot_in_period, zone
 from storage.models import Pilot
 
 DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -74,3 +74,19 @@ def parse_time(text: str, option: str = "--time") -> tuple[int, int]:
     if not match:
         raise PulseError(f"{option}: expected a time such as 09:30 (24-hour), got {text!r}")
     return int(match.group(1)), int(match.group(2))
+
+
+def next_instant(pilot: Pilot, slot: Slot, now: datetime) -> datetime:
+    """When `slot` next comes: this week's if it is still ahead, else next week's."""
+    this_week = period_of(now, pilot.timezone)
+    at = instant(pilot, slot, this_week)
+    return at if at > now else instant(pilot, slot, shift(this_week, 1))
+
+
+def local_when(moment: datetime, timezone: str | None, fallback: str) -> str:
+    """`moment` as a person reads it in their own time zone: "Tue 1 Dec at 10:00"."""
+    try:
+        local = moment.astimezone(zone(timezone or fallback))
+    except ValueError:
+        local = moment.astimezone(zone(fallback))
+    return f"{day_label(local)} at {local:%H:%M}"
