@@ -26,7 +26,7 @@ from bot.pilots.setup import (
     MIN_GROUP,
     NAME,
     TOOL,
-    check_draft,
+    check_form,
     create_from,
     form_of,
     may_set_up,
@@ -119,7 +119,7 @@ def submit_setup(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps
     if not allowed:
         ack(response_action="errors", errors={first_block: NOT_ALLOWED})
         return
-    for field, message in check_draft(deps.db, client, form, editing=editing).items():
+    for field, message in check_form(deps.db, client, form, editing=editing).items():
         errors.setdefault(
             _BLOCKS[field] if editing is None or field != NAME else TOOL_BLOCK, message
         )

@@ -19,6 +19,7 @@ from bot.pilots.membership import source_members
 from bot.pilots.participant import Person, resolve_people
 from bot.pilots.period import zone
 from bot.pilots.question import install_default_questions
+from bot.pilots.schedule import Slot, When, set_when
 from bot.privacy.names import remember
 from storage import Database
 from storage.models import Participant, Pilot, Role
@@ -46,6 +47,7 @@ class PilotSpec:
     min_group_size: int = DEFAULT_MIN_GROUP
     workflow: str | None = None
     goals: tuple[tuple[str, float], ...] = ()  # (metric, target), checked by parse_goal
+    schedule: tuple[tuple[Slot, When], ...] = ()  # slots other than the defaults
 
 
 @dataclass(frozen=True)
@@ -225,6 +227,8 @@ def create_pilot(db: Database, client: WebClient, spec: PilotSpec) -> CreateResu
         member_channel_id=spec.members_from_channel,
         member_group_id=spec.members_from_group,
     )
+    for slot, at in spec.schedule:
+        set_when(pilot, slot, at)
     try:
         with db.transaction() as session:
             session.add(pilot)

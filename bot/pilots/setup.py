@@ -17,8 +17,8 @@ from bot.pilots.champion import Action, may
 from bot.pilots.goal import GOAL_METRICS, goals_of
 from bot.pilots.membership import participants
 from bot.pilots.pilot import MIN_GROUP_FLOOR, CreateResult, PilotSpec, create_pilot, find_pilot
-from bot.pilots.schedule import Slot, when
-from bot.pilots.update import PilotUpdate, update_pilot
+from bot.pilots.schedule import Slot, When, when
+from bot.pilots.update import PilotUpdate
 from bot.views.setup import PilotForm
 from storage import Database
 from storage.models import Pilot, Role
@@ -50,25 +50,25 @@ def _channel_problem(client: WebClient, channel_id: str) -> str | None:
     return None
 
 
-def _head_count(client: WebClient, draft: PilotForm) -> int:
+def _head_count(client: WebClient, form: PilotForm) -> int:
     """About how many people the form brings in, counted cheaply (the channel's count from
     Slack, the group's list, the people picked); each is looked up after the form closes."""
-    count = len(set(draft.members))
-    if draft.members_channel:
-        info = client.conversations_info(channel=draft.members_channel, include_num_members=True)
+    count = len(set(form.members))
+    if form.members_channel:
+        info = client.conversations_info(channel=form.members_channel, include_num_members=True)
         # The bot is one of them.
         count += max(0, int(info["channel"].get("num_members") or 0) - 1)
-    if draft.members_group:
-        count += len(client.usergroups_users_list(usergroup=draft.members_group).get("users", []))
+    if form.members_group:
+        count += len(client.usergroups_users_list(usergroup=form.members_group).get("users", []))
     return count
 
 
-def check_draft(
-    db: Database, client: WebClient, draft: PilotForm, *, editing: str | None
+def check_form(
+    db: Database, client: WebClient, form: PilotForm, *, editing: str | None
 ) -> dict[str, str]:
     """What is wrong with the form, by field; empty when it may be created (or saved)."""
     errors: dict[str, str] = {}
-    name = draft.name.strip()
+    name = form.name.strip()
     if editing is None:
         if not name or len(name) > 80:
             errors[NAME] = "Give the pilot a name of 1 to 80 characters."
@@ -76,64 +76,68 @@ def check_draft(
             with db.session() as session:
                 if find_pilot(session, name) is not None:
                     errors[NAME] = f"A pilot called {name!r} exists already; choose another name."
-    if not draft.tool.strip():
+    if not form.tool.strip():
         errors[TOOL] = "Say which AI tool the pilot is about."
-    if not draft.leadership_channel:
+    if not form.leadership_channel:
         errors[LEADERSHIP] = "Choose the channel where leadership reads the weekly digest."
     else:
-        problem = _channel_problem(client, draft.leadership_channel)
+        problem = _channel_problem(client, form.leadership_channel)
         if problem:
             errors[LEADERSHIP] = problem
-    if draft.min_group_size < MIN_GROUP_FLOOR:
+    if form.min_group_size < MIN_GROUP_FLOOR:
         errors[MIN_GROUP] = f"At least {MIN_GROUP_FLOOR}, so that no figure points at a person."
-    if editing is None or draft.members or draft.members_channel or draft.members_group:
+    if editing is None or form.members or form.members_channel or form.members_group:
         try:
-            count = _head_count(client, draft)
+            count = _head_count(client, form)
         except SlackApiError as exc:
             errors[MEMBERS] = f"Slack couldn't list those members ({slack_error_code(exc)})."
         else:
             if count == 0 and editing is None:
                 errors[MEMBERS] = "Choose a channel, a user group or people."
-            elif editing is None and count < draft.min_group_size:
+            elif editing is None and count < form.min_group_size:
                 errors[MEMBERS] = (
                     f"That is {count} {'person' if count == 1 else 'people'}: a pilot needs at "
-                    f"least its minimum group of {draft.min_group_size}, or no figure can ever "
+                    f"least its minimum group of {form.min_group_size}, or no figure can ever "
                     "be shown."
                 )
     return errors
 
 
-def spec_of(draft: PilotForm, creator: str) -> PilotSpec:
+def spec_of(form: PilotForm, creator: str) -> PilotSpec:
     """The pilot to create; whoever set it up from Slack is its admin."""
     return PilotSpec(
-        name=draft.name.strip(),
-        tool=draft.tool.strip(),
-        leadership_channel=draft.leadership_channel or "",
-        members=draft.members,
-        members_from_channel=draft.members_channel,
-        members_from_group=draft.members_group,
-        champions=tuple(c for c in draft.champions if c != creator),
+        name=form.name.strip(),
+        tool=form.tool.strip(),
+        leadership_channel=form.leadership_channel or "",
+        members=form.members,
+        members_from_channel=form.members_channel,
+        members_from_group=form.members_group,
+        champions=tuple(c for c in form.champions if c != creator),
         admins=(creator,),
-        min_group_size=draft.min_group_size,
-        workflow=draft.workflow or None,
-        goals=tuple((k, v) for k, v in draft.goals if k in GOAL_METRICS),
+        min_group_size=form.min_group_size,
+        workflow=form.workflow or None,
+        goals=tuple((k, v) for k, v in form.goals if k in GOAL_METRICS),
+        schedule=tuple(
+            (Slot(slot), When(weekday, hour, minute))
+            for slot, weekday, hour, minute in form.schedule
+        ),
     )
 
 
-def update_of(draft: PilotForm) -> PilotUpdate:
+def update_of(form: PilotForm) -> PilotUpdate:
     """The change the Edit form asks for: everything it shows, as it shows it."""
     return PilotUpdate(
-        tool=draft.tool.strip(),
-        workflow=draft.workflow,
-        leadership_channel=draft.leadership_channel,
-        min_group_size=draft.min_group_size,
-        members=draft.members,
-        members_from_channel=draft.members_channel,
-        members_from_group=draft.members_group,
-        champions=draft.champions,
-        goals=tuple((k, v) for k, v in draft.goals if k in GOAL_METRICS),
+        tool=form.tool.strip(),
+        workflow=form.workflow,
+        leadership_channel=form.leadership_channel,
+        min_group_size=form.min_group_size,
+        members=form.members,
+        members_from_channel=form.members_channel,
+        members_from_group=form.members_group,
+        champions=form.champions,
+        goals=tuple((k, v) for k, v in form.goals if k in GOAL_METRICS),
         schedule=tuple(
-            (Slot(slot), weekday, (hour, minute)) for slot, weekday, hour, minute in draft.schedule
+            (Slot(slot), weekday, (hour, minute)) for slot, weekday, hour, minute in form.schedule
         ),
     )
 
@@ -178,13 +182,8 @@ def form_of(session: Session, pilot: Pilot) -> PilotForm:
 
 
 def create_from(
-    db: Database, client: WebClient, draft: PilotForm, creator: str, now: datetime
+    db: Database, client: WebClient, form: PilotForm, creator: str, now: datetime
 ) -> CreateResult:
-    """Create the pilot the form describes (its people looked up now: this runs after Slack has
-    been answered), then give it the form's schedule."""
-    result = create_pilot(db, client, spec_of(draft, creator))
-    if result.created and draft.schedule:
-        update_pilot(
-            db, client, result.pilot.name, PilotUpdate(schedule=update_of(draft).schedule), now
-        )
-    return result
+    """Create the pilot the form describes, schedule and all, in one transaction (its people
+    are looked up first: this runs after Slack has been answered)."""
+    return create_pilot(db, client, spec_of(form, creator))
