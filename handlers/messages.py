@@ -14,6 +14,7 @@ from slack_sdk import WebClient
 
 from bot.checkins.reply import Reply, ReplyOutcome, record_reply
 from bot.checkins.turn import answer
+from bot.usage.upload import import_upload
 from bot.views.checkin import no_checkin_blocks, no_checkin_text
 
 if TYPE_CHECKING:
@@ -39,12 +40,39 @@ def _answer_outside_checkin(reply: Reply, event: dict, client: WebClient) -> Non
     )
 
 
+def _usage_upload(deps: Deps, event: dict, context: dict, client: WebClient) -> None:
+    reply = import_upload(
+        deps.db,
+        client,
+        event["user"],
+        event.get("files") or [],
+        event.get("text") or "",
+        deps.clock(),
+        admins=deps.settings.admin_user_ids,
+    )
+    if reply is None:
+        # Not someone who runs a pilot: the file is not an export for us; the words, if any,
+        # are what they are (a check-in reply, or a message outside one).
+        if (event.get("text") or "").strip():
+            _record(deps, event, context, client)
+        return
+    client.chat_postMessage(channel=event["channel"], text="\n".join(reply)[:3000])
+
+
 def direct_message(event: dict, context: dict, client: WebClient, deps: Deps) -> None:
     """A person's message in their DM with the bot (`message.im`)."""
     if event.get("channel_type") != "im" or event.get("bot_id"):
         return
     if event.get("subtype") not in _PERSON_WRITES:
         return
+    if event.get("subtype") == "file_share" and event.get("files") and event.get("user"):
+        # A champion's usage export: fetched and imported after Slack has been answered.
+        deps.slowly(_usage_upload, deps, event, {"event_id": context.get("event_id")}, client)
+        return
+    _record(deps, event, context, client)
+
+
+def _record(deps: Deps, event: dict, context: dict, client: WebClient) -> None:
     user_id, text = event.get("user"), (event.get("text") or "").strip()
     if not user_id or not text or not event.get("ts") or not event.get("channel"):
         return

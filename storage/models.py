@@ -9,11 +9,20 @@ retry, a replay or a second scheduler can only ever meet the row that is there a
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    UniqueConstraint,
+)
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime, utcnow
@@ -420,6 +429,29 @@ class Digest(SQLModel, table=True):
     # When the poster holding the row took it; a claim older than a few minutes is taken over.
     claimed_at: datetime | None = _when()
     posted_at: datetime | None = _when()
+
+
+class UsageDay(SQLModel, table=True):
+    """What the AI tool's own export says of one member on one UTC day: active or not, and how
+    many uses (None where the export has no counts). Only members are stored; no raw export is
+    kept. A newer export of the same day replaces the row."""
+
+    __tablename__ = "usage_day"
+    __table_args__ = (
+        UniqueConstraint("participant_id", "day"),
+        # A week's figures are one range of this index.
+        Index("ix_usage_day_pilot_day", "pilot_id", "day", "active", "participant_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    pilot_id: int = _fk("pilot.id", index=False)
+    participant_id: int = _fk("participant.id", index=False)
+    day: date = Field(sa_type=Date, nullable=False)
+    active: bool = Field(default=False)
+    uses: int | None = Field(default=None)
+    source: str = Field(max_length=32)  # the export's format, e.g. "github-copilot"
+    tool: str | None = Field(default=None, max_length=80)  # the generic CSV's `tool` column
+    imported_at: datetime = _created()
 
 
 class SlackEvent(SQLModel, table=True):

@@ -85,3 +85,30 @@ def upsert(
         set_={column: statement.excluded[column] for column in update},
     ).returning(*table.primary_key.columns)
     return session.execute(statement).one()[0]
+
+
+def upsert_many(
+    session: Session,
+    model: type[SQLModel],
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Iterable[str],
+    update: Iterable[str],
+    batch: int = 2000,
+) -> int:
+    """`upsert` for many rows at once, in batches (each a single executemany that SQLAlchemy
+    sends as multi-row VALUES); returns how many rows were written."""
+    if not rows:
+        return 0
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    defaults = _defaults(model)
+    statement = _insert(session, model)
+    statement = statement.on_conflict_do_update(
+        index_elements=list(key),
+        set_={column: statement.excluded[column] for column in update},
+    )
+    columns = [column.name for column in table.columns if not column.primary_key]
+    for start in range(0, len(rows), batch):
+        chunk = [_complete(defaults, row) for row in rows[start : start + batch]]
+        session.execute(statement, [{c: row.get(c) for c in columns} for row in chunk])
+    return len(rows)

@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -686,6 +687,249 @@ def test_files_upload_v2_errors(standin: SlackStandIn, client: WebClient) -> Non
     caught.value.close()  # slack_sdk leaves the failed upload's response open
     assert [call.status for call in standin.calls_to("upload")] == [200, 500]
     assert len(standin.calls_to("files.completeUploadExternal")) == 2  # none after the failure
+
+
+# -- files people share in their DM with the app -------------------------------------------
+
+EXPORT = b"user_id,day,prompts\nU0ALICE,2024-05-01,12\nU0BOB,2024-05-01,3\n"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_share_file_in_dm_returns_the_file_share_event(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    event = standin.share_file_in_dm("U0ALICE", "usage-may.csv", EXPORT, text="May's export")
+
+    [shared] = event.pop("files")
+    assert TS_PATTERN.match(event["ts"]) and event["event_ts"] == event["ts"]
+    blocks = event.pop("blocks")
+    assert blocks[0]["type"] == "rich_text"
+    assert blocks[0]["elements"][0]["elements"] == [{"type": "text", "text": "May's export"}]
+    assert event.pop("client_msg_id")
+    assert event == {
+        "type": "message",
+        "subtype": "file_share",
+        "user": "U0ALICE",
+        "channel": "D0ALICE",
+        "channel_type": "im",
+        "text": "May's export",
+        "upload": True,
+        "display_as_bot": False,
+        "ts": event["ts"],
+        "event_ts": event["ts"],
+    }
+    file_id = shared["id"]
+    base = f"{standin.url.removesuffix('api/')}files-pri/{standin.team_id}-{file_id}"
+    assert shared["url_private"] == f"{base}/usage-may.csv"
+    assert shared["url_private_download"] == f"{base}/download/usage-may.csv"
+    assert {key: shared[key] for key in ("name", "title", "mimetype", "filetype", "size")} == {
+        "name": "usage-may.csv",
+        "title": "usage-may.csv",
+        "mimetype": "text/csv",
+        "filetype": "csv",
+        "size": len(EXPORT),
+    }
+    assert (shared["user"], shared["mode"], shared["is_public"]) == ("U0ALICE", "hosted", False)
+    assert shared["file_access"] == "visible"
+    # Where a file was shared is for files.info; message events leave it out.
+    assert not {"shares", "channels", "ims", "alt_txt"} & set(shared)
+
+    # The message is in the DM, as conversations.history shows it.
+    [message] = client.conversations_history(channel="D0ALICE")["messages"]
+    assert message["ts"] == event["ts"] and message["subtype"] == "file_share"
+    assert message["files"] == [shared] and message["user"] == "U0ALICE"
+    assert client.conversations_open(users="U0ALICE")["already_open"] is True
+
+    # No words: text is empty and there are no blocks. Other files are typed by name/content.
+    bare = standin.share_file_in_dm("U0BOB", "usage.ndjson", b'{"user_id": "U0BOB"}\n')
+    assert bare["text"] == "" and "blocks" not in bare and bare["channel"] == "D0BOB"
+    assert (bare["files"][0]["filetype"], bare["files"][0]["mimetype"]) == ("text", "text/plain")
+    forced = standin.share_file_in_dm("U0BOB", "usage.ndjson", b"{}\n", filetype="json")
+    assert (forced["files"][0]["filetype"], forced["files"][0]["pretty_type"]) == ("json", "JSON")
+    binary = standin.share_file_in_dm("U0BOB", "usage.bin", b"\x00\xff\x10")
+    assert binary["files"][0]["filetype"] == "binary"
+    assert binary["files"][0]["mimetype"] == "application/octet-stream"
+    assert len({bare["files"][0]["id"], forced["files"][0]["id"], file_id}) == 3
+
+    for user, error in [
+        ("U0NOBODY", "user_not_found"),
+        ("U0GONE", "account_inactive"),
+        ("U0OTHERBOT", "cannot_dm_bot"),
+        (standin.bot_user_id, "cannot_dm_bot"),
+    ]:
+        with pytest.raises(ValueError, match=error):
+            standin.share_file_in_dm(user, "a.csv", b"x")
+    assert standin.calls_to("files.download") == []
+
+
+def test_shared_file_downloads_only_with_the_bot_token(standin: SlackStandIn) -> None:
+    shared = standin.share_file_in_dm("U0ALICE", "usage-may.csv", EXPORT)["files"][0]
+
+    with httpx.Client(timeout=5) as http:
+        answer = http.get(shared["url_private_download"], headers=bearer(standin.bot_token))
+        assert (answer.status_code, answer.content) == (200, EXPORT)
+        assert answer.headers["content-type"] == "text/csv"
+        assert answer.headers["content-disposition"].startswith("attachment;")
+        answer = http.get(shared["url_private"], headers=bearer(standin.bot_token))
+        assert (answer.status_code, answer.content) == (200, EXPORT)
+        assert "content-disposition" not in answer.headers
+
+        # Slack's classic pitfall: no (usable) token is not an error status but a sign-in page.
+        for headers in ({}, bearer("xoxb-wrong"), bearer(standin.app_token)):
+            answer = http.get(shared["url_private_download"], headers=headers)
+            assert answer.status_code == 200
+            assert answer.headers["content-type"].startswith("text/html")
+            assert b"Sign in" in answer.content and EXPORT not in answer.content
+
+        # Downloads need files:read too; a workspace that installed the app before lacks it.
+        standin.scopes.remove("files:read")
+        answer = http.get(shared["url_private_download"], headers=bearer(standin.bot_token))
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+        standin.scopes.append("files:read")
+
+        missing = shared["url_private_download"].replace(shared["id"], "F0MISSING")
+        assert http.get(missing, headers=bearer(standin.bot_token)).status_code == 404
+        standin.fail("files.download", status=503)
+        assert http.get(shared["url_private"], headers=bearer(standin.bot_token)).status_code == 503
+
+    # urllib (what slack_sdk uses) sees the same.
+    request = urllib.request.Request(shared["url_private_download"])
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200 and response.headers.get_content_type() == "text/html"
+    request = urllib.request.Request(
+        shared["url_private_download"], headers=bearer(standin.bot_token)
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.read() == EXPORT
+
+    # Every GET is recorded; only real downloads count as sent.
+    downloads = standin.calls_to("files.download")
+    assert [(call.params["authorized"], call.status) for call in downloads] == [
+        (True, 200),
+        (True, 200),
+        (False, 200),
+        (False, 200),
+        (False, 200),
+        (False, 200),
+        (True, 404),
+        (False, 503),
+        (False, 200),
+        (True, 200),
+    ]
+    assert downloads[0].params == {
+        "file_id": shared["id"],
+        "download": True,
+        "authorized": True,
+        "length": len(EXPORT),
+    }
+    assert downloads[0].headers["authorization"] == f"Bearer {standin.bot_token}"
+    assert downloads[1].params["download"] is False
+    assert downloads[0].path.endswith("/download/usage-may.csv")
+    assert standin.sent_count("files.download") == 3
+    assert len(standin.wait_for("files.download", 3, where=lambda c: c.params["authorized"])) == 4
+
+
+def test_files_info_for_a_shared_file_needs_files_read(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    event = standin.share_file_in_dm("U0ALICE", "usage-may.csv", EXPORT, text="May")
+    shared = event["files"][0]
+
+    info = client.files_info(file=shared["id"])
+    assert info["comments"] == []
+    described = info["file"]
+    assert {key: described[key] for key in shared} == shared
+    assert described["ims"] == ["D0ALICE"] and described["channels"] == []
+    assert described["shares"]["private"]["D0ALICE"][0]["ts"] == event["ts"]
+    headers = {name.lower(): value for name, value in info.headers.items()}
+    assert "files:read" in headers["x-oauth-scopes"].split(",")
+    error = slack_error(client.files_info, file="F0NOPE")
+    assert error.response["error"] == "file_not_found"
+
+    standin.scopes.remove("files:read")
+    error = slack_error(client.files_info, file=shared["id"])
+    assert error.response["error"] == "missing_scope"
+    assert error.response["needed"] == "files:read"
+    assert "files:read" not in error.response["provided"].split(",")
+
+
+def test_files_delete_only_the_apps_own_files(standin: SlackStandIn, client: WebClient) -> None:
+    shared = standin.share_file_in_dm("U0ALICE", "usage-may.csv", EXPORT)["files"][0]
+    error = slack_error(client.files_delete, file=shared["id"])
+    assert error.response["error"] == "cant_delete_file"
+    assert client.files_info(file=shared["id"])["file"]["user"] == "U0ALICE"
+
+    # What the app uploaded is downloadable the same way, and the app may delete it.
+    own = client.files_upload_v2(
+        channel="C0GENERAL", content=b"week,rate\n1,0.5\n", filename="a.csv"
+    )
+    own_id = own["file"]["id"]
+    with httpx.Client(timeout=5) as http:
+        url = own["file"]["url_private_download"]
+        assert http.get(url, headers=bearer(standin.bot_token)).content == b"week,rate\n1,0.5\n"
+        assert client.files_delete(file=own_id)["ok"] is True
+        assert http.get(url, headers=bearer(standin.bot_token)).status_code == 404
+    for call in (client.files_info, client.files_delete):
+        assert slack_error(call, file=own_id).response["error"] == "file_deleted"
+    assert slack_error(client.files_delete, file="F0NOPE").response["error"] == "file_not_found"
+
+
+def test_emails_need_users_read_email(standin: SlackStandIn, client: WebClient) -> None:
+    alice_email = standin.users["U0ALICE"]["profile"]["email"]
+    assert client.users_info(user="U0ALICE")["user"]["profile"]["email"] == alice_email
+    listed = {user["id"]: user for user in client.users_list()["members"]}
+    assert listed["U0BOB"]["profile"]["email"] == standin.users["U0BOB"]["profile"]["email"]
+    assert "email" not in listed[standin.bot_user_id]["profile"]  # bots have none
+    found = client.users_lookupByEmail(email=alice_email.upper())["user"]
+    assert found["id"] == "U0ALICE" and found["profile"]["email"] == alice_email
+    error = slack_error(client.users_lookupByEmail, email="nobody@example.com")
+    assert error.response["error"] == "users_not_found"
+
+    # Without the scope Slack leaves the field out (no error), and refuses lookups by email.
+    standin.scopes.remove("users:read.email")
+    alice = client.users_info(user="U0ALICE")["user"]
+    assert "email" not in alice["profile"] and alice["profile"]["real_name"] == "Alice Example"
+    assert all("email" not in user["profile"] for user in client.users_list()["members"])
+    error = slack_error(client.users_lookupByEmail, email=alice_email)
+    assert (error.response["error"], error.response["needed"]) == (
+        "missing_scope",
+        "users:read.email",
+    )
+    # The workspace still knows the address; only the app's answers change.
+    assert standin.users["U0ALICE"]["profile"]["email"] == alice_email
+
+
+def test_bolt_app_fetches_a_file_shared_in_its_dm(standin: SlackStandIn) -> None:
+    app = App(
+        token=standin.bot_token,
+        client=WebClient(base_url=standin.url, token=standin.bot_token),
+        signing_secret="x",
+        token_verification_enabled=False,
+    )
+    fetched: queue.Queue[tuple[dict, bytes, str]] = queue.Queue()
+
+    @app.event({"type": "message", "subtype": "file_share"})
+    def on_file(event: dict, client: WebClient) -> None:
+        [shared] = event["files"]
+        answer = httpx.get(shared["url_private_download"], headers=bearer(client.token or ""))
+        fetched.put((event, answer.content, answer.headers["content-type"]))
+
+    handler = SocketModeHandler(app, app_token=standin.app_token)
+    try:
+        handler.connect()
+        standin.wait_socket_connected(5)
+        event = standin.share_file_in_dm("U0ALICE", "usage-may.csv", EXPORT)
+        assert standin.socket_send("events_api", standin.event_payload(event)) == {}
+        seen, content, content_type = fetched.get(timeout=5)
+        assert seen == event
+        assert (content, content_type) == (EXPORT, "text/csv")
+        [download] = standin.wait_for("files.download")
+        assert download.params["authorized"] is True
+    finally:
+        handler.close()
 
 
 # -- recording ------------------------------------------------------------------------------

@@ -15,7 +15,10 @@ it. It therefore has to accept requests exactly the way slack_sdk 3.x sends them
   header) to the returned ``upload_url``, then calls ``files.completeUploadExternal`` - it does
   not call ``files.info``;
 * the builtin Socket Mode client calls ``apps.connections.open`` with the app-level token and
-  speaks plain ``ws://`` to any port other than 443.
+  speaks plain ``ws://`` to any port other than 443;
+* a file's ``url_private``/``url_private_download`` is fetched with a plain ``GET`` carrying
+  ``Authorization: Bearer <bot token>``; without a valid token that has ``files:read``, Slack
+  answers HTTP 200 with an HTML sign-in page, not an error, and so does the stand-in.
 
 Answers mimic Slack's shapes and error codes closely enough that code which works here has a
 good chance of working against slack.com, and code that makes the classic mistakes (posting to
@@ -105,23 +108,77 @@ _BENCH_ZONES = ("Europe/London", "America/New_York", "Europe/Berlin", "Asia/Toky
 
 _SCOPES = (
     "chat:write,chat:write.public,commands,channels:read,groups:read,im:write,users:read,"
-    "files:write,app_mentions:read,usergroups:read"
+    "files:write,app_mentions:read,usergroups:read,files:read,users:read.email"
 )
 
 # Scopes checked per method. Only methods added after the app's first release are listed: a
 # workspace that installed the app before then lacks their scope until it reinstalls, so tests
 # must be able to see Slack's missing_scope answer (by removing the scope from ``scopes``).
+# Two scopes also act outside this table, as on Slack: without ``files:read`` file downloads
+# get the sign-in page, and without ``users:read.email`` user objects carry no profile.email.
 _METHOD_SCOPES: dict[str, str] = {
     "usergroups.list": "usergroups:read",
     "usergroups.users.list": "usergroups:read",
+    "users.lookupByEmail": "users:read.email",
+    "files.info": "files:read",
+    "files.delete": "files:write",
 }
+
+# Slack's filetype -> (pretty_type, mimetype) for the kinds the app sends or receives, and the
+# filetype Slack picks per file-name extension. Other textual files become "text", the rest
+# "binary", as Slack labels them.
+_FILETYPES: dict[str, tuple[str, str]] = {
+    "csv": ("CSV", "text/csv"),
+    "tsv": ("TSV", "text/tab-separated-values"),
+    "json": ("JSON", "application/json"),
+    "text": ("Plain Text", "text/plain"),
+    "png": ("PNG", "image/png"),
+    "jpg": ("JPEG", "image/jpeg"),
+    "gif": ("GIF", "image/gif"),
+    "pdf": ("PDF", "application/pdf"),
+    "xlsx": (
+        "Excel Spreadsheet",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    "zip": ("Zip", "application/zip"),
+    "gzip": ("GZip", "application/gzip"),
+    "binary": ("Binary", "application/octet-stream"),
+}
+_EXTENSION_FILETYPES = {
+    "csv": "csv",
+    "tsv": "tsv",
+    "json": "json",
+    "txt": "text",
+    "png": "png",
+    "jpg": "jpg",
+    "jpeg": "jpg",
+    "gif": "gif",
+    "pdf": "pdf",
+    "xlsx": "xlsx",
+    "zip": "zip",
+    "gz": "gzip",
+}
+
+# What files.slack.com answers a file URL fetched without a usable token: HTTP 200 and a page
+# asking to sign in. Apps that save it as the file get HTML where they expected CSV.
+_SIGN_IN_PAGE = """<!DOCTYPE html>
+<html lang="en-US">
+<head><meta charset="utf-8"><title>Slack</title></head>
+<body>
+<h1>Sign in to {team_name}</h1>
+<p><a href="{workspace_url}?redir={redir}">Continue in your browser</a></p>
+</body>
+</html>
+"""
 
 
 @dataclass
 class Call:
     """One request the stand-in received, as recorded in :attr:`SlackStandIn.calls`."""
 
-    method: str  # "chat.postMessage"; "upload" for upload-URL posts; "response_url" for those
+    # "chat.postMessage"; "upload" for upload-URL posts; "response_url" for those;
+    # "files.download" for GETs of a file's url_private / url_private_download
+    method: str
     params: dict  # query + form + JSON body merged, JSON-string fields decoded, token removed
     headers: dict  # lower-cased header names
     at: float  # time.monotonic() when received
@@ -244,6 +301,24 @@ def _tz_info(tz: str) -> tuple[int, str]:
     offset = now.utcoffset()
     abbreviation = now.tzname() or tz
     return int(offset.total_seconds()) if offset else 0, _TZ_LABELS.get(abbreviation, abbreviation)
+
+
+def _file_kind(filename: str, content: bytes, filetype: str | None) -> tuple[str, str, str]:
+    """(filetype, pretty_type, mimetype) the way Slack labels an uploaded file."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    guessed = _EXTENSION_FILETYPES.get(extension)
+    mimetype = _FILETYPES[guessed][1] if guessed else mimetypes.guess_type(filename)[0]
+    if guessed is None:
+        try:
+            content.decode("utf-8")
+            textual = b"\x00" not in content
+        except UnicodeDecodeError:
+            textual = False
+        guessed = "text" if textual else "binary"
+        mimetype = mimetype or _FILETYPES[guessed][1]
+    kind = filetype or guessed
+    pretty = _FILETYPES[kind][0] if kind in _FILETYPES else kind.upper()
+    return kind, pretty, mimetype or _FILETYPES["binary"][1]
 
 
 def _parse_multipart(body: bytes, content_type: str) -> dict:
@@ -379,6 +454,12 @@ class SlackStandIn:
 
     ``scopes`` lists the bot token's scopes (sent as ``X-OAuth-Scopes``); remove one, e.g.
     ``"usergroups:read"``, and the methods needing it answer ``missing_scope`` as Slack does.
+    Without ``"users:read.email"`` user objects come without ``profile.email``, and without
+    ``"files:read"`` file URLs answer the HTML sign-in page.
+
+    :meth:`share_file_in_dm` plays a person uploading a file into their DM with the app; its
+    bytes (like those of files the app uploaded) are served at the file's ``url_private`` and
+    ``url_private_download``, and each such GET is recorded as ``Call(method="files.download")``.
 
     Every answer (API methods, upload URLs, response_urls) is delayed by ``latency`` seconds; a
     call is recorded in ``calls`` just before its answer is written, so ``wait_for`` returning
@@ -439,7 +520,9 @@ class SlackStandIn:
         self._last_ts_us = 0
         self._ids = 0
         self._pending_uploads: dict[str, dict] = {}
-        self._files: dict[str, dict] = {}
+        self._files: dict[str, dict] = {}  # file id -> the file object files.info answers
+        self._file_bytes: dict[str, bytes] = {}  # file id -> content served at its URLs
+        self._deleted_files: set[str] = set()
         self._opened_dms: set[str] = set()
 
         self._httpd: _HTTPServer | None = None
@@ -481,6 +564,7 @@ class SlackStandIn:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "files.info": self._files_info,
+            "files.delete": self._files_delete,
             "files.upload": self._files_upload_v1,
         }
 
@@ -724,7 +808,7 @@ class SlackStandIn:
 
         429 answers carry ``Retry-After`` (default 1) and ``{"ok": false, "error": "ratelimited"}``;
         other statuses get a plain-text body, like Slack's edge does. ``method`` may also be
-        ``"upload"`` or ``"response_url"``.
+        ``"upload"``, ``"response_url"`` or ``"files.download"`` (GETs of file URLs).
         """
         if status < 400:
             raise ValueError("fail() is for HTTP error statuses (>= 400)")
@@ -958,6 +1042,91 @@ class SlackStandIn:
         event["event_ts"] = self._next_ts()
         return event
 
+    def share_file_in_dm(
+        self,
+        user: str,
+        filename: str,
+        content: bytes,
+        *,
+        text: str = "",
+        filetype: str | None = None,
+    ) -> dict:
+        """Play ``user`` uploading ``filename`` into their DM with the app, with ``text`` as the
+        message (Slack allows none); returns the ``message`` event with ``subtype: "file_share"``
+        that Slack sends apps subscribed to ``message.im``, to wrap with :meth:`event_payload`.
+
+        The file is stored as ``user``'s: ``files.info`` describes it, its bytes are served at
+        ``url_private``/``url_private_download`` (to the bot token, with ``files:read``) and the
+        message appears in the DM's ``conversations.history``. ``filetype`` overrides the type
+        Slack infers from the name (``"csv"`` for ``.csv``; ``"text"`` for other text files).
+
+        Raises ValueError for an unknown, deactivated or bot user: none of them can do this.
+        """
+        data = bytes(content)
+        with self._lock:
+            try:
+                dm = self._dm_target(user)
+            except _SlackError as exc:
+                raise ValueError(f"{user} cannot share a file with the app: {exc.error}") from None
+            file_id = self._next_id("F")
+            ts = self._next_ts()
+            file_object = self._file_object(
+                file_id,
+                filename=filename,
+                title=filename,
+                content=data,
+                owner=user,
+                filetype=filetype,
+            )
+            # files.info tells where the file was shared; the event's copy does not.
+            file_object["shares"] = {
+                "private": {
+                    dm: [
+                        {
+                            "reply_users": [],
+                            "reply_users_count": 0,
+                            "reply_count": 0,
+                            "ts": ts,
+                            "channel_name": "directmessage",
+                            "team_id": self.team_id,
+                        }
+                    ]
+                }
+            }
+            file_object["ims"] = [dm]
+            self._files[file_id] = file_object
+            self._file_bytes[file_id] = data
+            blocks = None
+            if text:
+                # Slack clients send what people type as rich text alongside the plain text.
+                section = {
+                    "type": "rich_text_section",
+                    "elements": [{"type": "text", "text": text}],
+                }
+                blocks = [
+                    {"type": "rich_text", "block_id": secrets.token_hex(2), "elements": [section]}
+                ]
+            message: dict[str, Any] = {
+                "type": "message",
+                "subtype": "file_share",
+                "ts": ts,
+                "channel": dm,
+                "text": text,
+                "files": [self._message_file(file_object)],
+                "upload": True,
+                "user": user,
+                "display_as_bot": False,
+                "blocks": blocks,
+                "client_msg_id": str(uuid.uuid4()),
+            }
+            self.messages.setdefault(dm, []).append(message)
+            self._opened_dms.add(dm)
+            event = {key: value for key, value in message.items() if value is not None}
+            event["event_ts"] = ts
+            event["channel_type"] = "im"
+            # A copy, so that tests changing the event leave the stored message alone.
+            return json.loads(json.dumps(event))
+
     # ------------------------------------------------------------------ Socket Mode
 
     def start_socket_mode(self) -> str:
@@ -1138,6 +1307,9 @@ class SlackStandIn:
         elif path.startswith("/response/"):
             method = "response_url"
             params, answer = self._answer_response_url(body, headers, at)
+        elif path.startswith("/files-pri/"):
+            method = "files.download"
+            params, answer = self._answer_file_download(path, headers, at)
         else:
             method, params = None, {}
             answer = _json_answer(404, {"ok": False, "error": "not_found"})
@@ -1170,6 +1342,8 @@ class SlackStandIn:
         with self._cond:
             succeeded = call.status == 200 and (
                 (call.response is None and call.method == "upload")
+                # The sign-in page is a 200 too, but not a download.
+                or (call.method == "files.download" and call.params.get("authorized") is True)
                 or (call.response is not None and call.response.get("ok") is True)
             )
             if succeeded:
@@ -1290,6 +1464,46 @@ class SlackStandIn:
             pending["bytes"] = body
         # Slack's upload endpoint answers in plain text, which slack_sdk only checks for 200.
         return params, _text_answer(200, f"OK - {len(body)}")
+
+    def _answer_file_download(self, path: str, headers: dict, at: float) -> tuple[dict, _Answer]:
+        # /files-pri/<team>-<file id>/<name> or /files-pri/<team>-<file id>/download/<name>
+        parts = path[len("/files-pri/") :].split("/")
+        team_id, _, file_id = unquote(parts[0]).partition("-")
+        download = len(parts) >= 3 and parts[1] == "download"
+        params: dict[str, Any] = {"file_id": file_id, "download": download, "authorized": False}
+        failure = self._injected_failure("files.download", at)
+        if failure is not None:
+            return params, failure
+        scheme, _, token = (headers.get("authorization") or "").partition(" ")
+        with self._lock:
+            authorized = (
+                scheme.lower() == "bearer"
+                and token.strip() == self.bot_token
+                and "files:read" in self.scopes
+            )
+            if not authorized:
+                # No error status: Slack sends browsers (and tokenless apps) to sign in.
+                page = _SIGN_IN_PAGE.format(
+                    team_name=self.team_name,
+                    workspace_url=self.workspace_url,
+                    redir=quote(path, safe=""),
+                )
+                return params, _Answer(200, page.encode("utf-8"), "text/html; charset=utf-8")
+            params["authorized"] = True
+            content = self._file_bytes.get(file_id)
+            if team_id != self.team_id or file_id in self._deleted_files or content is None:
+                page = "<!DOCTYPE html>\n<html><body><h1>File not found</h1></body></html>\n"
+                return params, _Answer(404, page.encode("utf-8"), "text/html; charset=utf-8")
+            file_object = self._files[file_id]
+            params["length"] = len(content)
+        extra = {}
+        if download:
+            name = file_object["name"]
+            ascii_name = name.encode("ascii", "replace").decode("ascii").replace('"', "")
+            extra["Content-Disposition"] = (
+                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+            )
+        return params, _Answer(200, content, file_object["mimetype"], extra)
 
     def _answer_response_url(self, body: bytes, headers: dict, at: float) -> tuple[dict, _Answer]:
         failure = self._injected_failure("response_url", at)
@@ -1448,11 +1662,19 @@ class SlackStandIn:
         self._tickets.add(ticket)
         return {"url": f"{base}?ticket={ticket}&app_id={self.app_id}"}
 
+    def _shown_user(self, user: dict) -> dict:
+        # Apps get profile.email only with users:read.email; otherwise Slack leaves it out.
+        if "users:read.email" in self.scopes or "email" not in user["profile"]:
+            return user
+        shown = dict(user)
+        shown["profile"] = {key: value for key, value in user["profile"].items() if key != "email"}
+        return shown
+
     def _users_info(self, params: dict) -> dict:
         user = self.users.get(params.get("user") or "")
         if user is None:
             raise _SlackError("user_not_found")
-        return {"user": user}
+        return {"user": self._shown_user(user)}
 
     def _users_list(self, params: dict) -> dict:
         page, next_cursor = _paginate(
@@ -1463,7 +1685,7 @@ class SlackStandIn:
             key=lambda user: user["id"],
         )
         return {
-            "members": page,
+            "members": [self._shown_user(user) for user in page],
             "cache_ts": int(time.time()),
             "response_metadata": {"next_cursor": next_cursor},
         }
@@ -1848,25 +2070,36 @@ class SlackStandIn:
         }
         return {"upload_url": f"{self._base()}/upload/{file_id}", "file_id": file_id}
 
-    def _file_object(self, file_id: str, upload: dict, channel: dict | None) -> dict:
-        filename = upload["filename"]
-        mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-        extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "binary"
+    def _file_object(
+        self,
+        file_id: str,
+        *,
+        filename: str,
+        title: str,
+        content: bytes,
+        owner: str,
+        filetype: str | None = None,
+        channel: dict | None = None,
+        alt_txt: str | None = None,
+    ) -> dict:
+        """A hosted file's object as ``files.info`` answers it (see :meth:`_message_file`)."""
+        filetype, pretty_type, mimetype = _file_kind(filename, content, filetype)
         created = int(time.time())
-        private = f"{self._base()}/files-pri/{self.team_id}-{file_id}/{quote(filename)}"
-        return {
+        # Slack's shapes: files-pri/<team>-<id>/<name> and files-pri/<team>-<id>/download/<name>
+        private = f"{self._base()}/files-pri/{self.team_id}-{file_id}"
+        file_object: dict[str, Any] = {
             "id": file_id,
             "created": created,
             "timestamp": created,
             "name": filename,
-            "title": upload["title"],
+            "title": title,
             "mimetype": mimetype,
-            "filetype": extension,
-            "pretty_type": extension.upper(),
-            "user": self.bot_user_id,
+            "filetype": filetype,
+            "pretty_type": pretty_type,
+            "user": owner,
             "user_team": self.team_id,
             "editable": False,
-            "size": len(upload["bytes"]),
+            "size": len(content),
             "mode": "hosted",
             "is_external": False,
             "external_type": "",
@@ -1874,22 +2107,29 @@ class SlackStandIn:
             "public_url_shared": False,
             "display_as_bot": False,
             "username": "",
-            "url_private": private,
-            "url_private_download": private.replace("/files-pri/", "/files-pri-download/"),
-            "permalink": f"{self.workspace_url}files/{self.bot_user_id}/{file_id}/"
-            f"{quote(filename)}",
+            "url_private": f"{private}/{quote(filename)}",
+            "url_private_download": f"{private}/download/{quote(filename)}",
+            "permalink": f"{self.workspace_url}files/{owner}/{file_id}/{quote(filename)}",
             "permalink_public": f"https://slack-files.com/{self.team_id}-{file_id}-standin",
             "comments_count": 0,
             "is_starred": False,
-            # Slack shares asynchronously, so right after completion these are still empty.
+            # Slack shares asynchronously, so right after an upload these are still empty.
             "shares": {},
             "channels": [],
             "groups": [],
             "ims": [],
             "has_rich_preview": False,
             "file_access": "visible",
-            "alt_txt": upload.get("alt_txt") or "",
         }
+        if alt_txt is not None:  # what the app uploads carries it; people's exports do not
+            file_object["alt_txt"] = alt_txt
+        return file_object
+
+    @staticmethod
+    def _message_file(file_object: dict) -> dict:
+        """The file as message events show it: without where it was shared or starred."""
+        left_out = ("comments_count", "is_starred", "shares", "channels", "groups", "ims")
+        return {key: value for key, value in file_object.items() if key not in left_out}
 
     def _files_complete_upload(self, params: dict) -> dict:
         files = params.get("files")
@@ -1919,21 +2159,45 @@ class SlackStandIn:
                 "alt_txt": pending.get("alt_txt"),
             }
             self.uploads[file_id] = upload
-            channel = self.channels.get(targets[0]) if targets else None
-            file_object = self._file_object(file_id, upload, channel)
+            file_object = self._file_object(
+                file_id,
+                filename=upload["filename"],
+                title=upload["title"],
+                content=upload["bytes"],
+                owner=self.bot_user_id,
+                channel=self.channels.get(targets[0]) if targets else None,
+                alt_txt=upload["alt_txt"] or "",
+            )
             self._files[file_id] = file_object
+            self._file_bytes[file_id] = upload["bytes"]
             completed.append(file_object)
         return {"files": completed}
 
-    def _files_info(self, params: dict) -> dict:
-        file_object = self._files.get(params.get("file") or "")
+    def _visible_file(self, params: dict) -> dict:
+        # Every stored file is visible to the bot: it uploaded it, or it was shared in its DM.
+        file_id = params.get("file") or ""
+        file_object = self._files.get(file_id)
         if file_object is None:
             raise _SlackError("file_not_found")
+        if file_id in self._deleted_files:
+            raise _SlackError("file_deleted")
+        return file_object
+
+    def _files_info(self, params: dict) -> dict:
+        file_object = self._visible_file(params)
         return {
             "file": file_object,
             "comments": [],
             "response_metadata": {"next_cursor": ""},
         }
+
+    def _files_delete(self, params: dict) -> dict:
+        file_object = self._visible_file(params)
+        if file_object["user"] != self.bot_user_id:
+            # A bot token may delete the files its app uploaded, not what people shared.
+            raise _SlackError("cant_delete_file")
+        self._deleted_files.add(file_object["id"])
+        return {}
 
     def _files_upload_v1(self, params: dict) -> dict:
         # Slack retired files.upload; code still calling it must move to files_upload_v2.
@@ -1998,6 +2262,7 @@ def main(argv: list[str] | None = None) -> int:
             name=f"user{index}",
             real_name=f"User {index}",
             tz=_BENCH_ZONES[index % len(_BENCH_ZONES)],
+            email=f"user{index}@example.com",
         )
         member_ids.append(user_id)
     if member_ids:

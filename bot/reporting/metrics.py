@@ -28,6 +28,7 @@ from bot.reporting.adoption import (
     AdoptionFigures,
     adoption_figures,
 )
+from bot.usage.activity import UsageFigures, baseline_share, usage_figures
 from storage.models import (
     Analysis,
     AnalysisStatus,
@@ -104,6 +105,9 @@ class PeriodFigures:
     previous_response_rate: float | None = None
     people: ParticipationFigures = field(default_factory=ParticipationFigures)
     adoption: AdoptionFigures = field(default_factory=AdoptionFigures)
+    # The tool's own data for the week, where imported, and the last week before the pilot.
+    usage: UsageFigures | None = None
+    usage_before: tuple[str, float] | None = None
     withheld: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -157,6 +161,13 @@ class PeriodFigures:
                 "hours_saved_per_person": self.adoption.hours_per_person,
                 "hours_saved_n": self.adoption.hours_n,
             },
+            "usage": self.usage.as_report() if self.usage is not None else None,
+            "usage_before_pilot": {
+                "period": self.usage_before[0],
+                "active_share": self.usage_before[1],
+            }
+            if self.usage_before is not None
+            else None,
             "previous_period": self.previous_period,
             "previous_response_rate": self.previous_response_rate,
             "withheld": self.withheld,
@@ -205,7 +216,11 @@ def _participation(session: Session, pilot: Pilot, now: Any, minimum: int) -> Pa
             func.count(),
             func.count(case((Participant.paused_until > now, 1))),
             func.count(case((Participant.opted_out_at.is_not(None), 1))),
-        ).where(Participant.pilot_id == pilot.id, Participant.surveyed.is_(True))
+        ).where(
+            Participant.pilot_id == pilot.id,
+            Participant.surveyed.is_(True),
+            Participant.left_at.is_(None),
+        )
     ).one()
     return ParticipationFigures(
         members=members, paused=_at_least(paused, minimum), opted_out=_at_least(opted_out, minimum)
@@ -312,6 +327,8 @@ def period_figures(
         round_open=pulse is not None and pulse.closes_at > now,
         people=_participation(session, pilot, now, minimum),
     )
+    # Before any figure about people is withheld: the head count actual usage is a share of.
+    members = figures.people.members or 0
 
     figures.previous_period = periods.previous(period)
     if previous is not None:
@@ -436,6 +453,10 @@ def period_figures(
         figures.withheld["checkins.started"] = reason
     if figures.checkins_completed is None:
         figures.withheld["checkins.completed"] = reason
+    figures.usage = usage_figures(session, pilot, period, members, minimum)
+    if figures.usage is not None:
+        figures.withheld.update(figures.usage.withheld)
+        figures.usage_before = baseline_share(session, pilot, members, minimum)
     if figures.people.paused is None:
         figures.withheld["paused"] = reason
     if figures.people.opted_out is None:

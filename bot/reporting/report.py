@@ -89,6 +89,15 @@ def report_csv(report: dict[str, Any]) -> str:
         ),
     ):
         row(metric, adoption.get(value), n=adoption.get(n), reason=withheld.get(reason))
+    usage = report.get("usage")
+    if usage is not None:
+        for metric in ("active_users", "active_share", "uses_per_active_user"):
+            row(
+                f"usage_{metric}",
+                usage[metric],
+                key=usage["source"],
+                reason=withheld.get(f"usage.{metric}"),
+            )
     for theme in report["themes"]:
         row("theme", theme["count"], key=theme["theme"])
     if report.get("themes_withheld"):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.analysis.themes import theme_label
 from bot.views.blocks import Blocks, context_block, header_block, text_block
+from bot.views.status import SOURCES
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -321,6 +322,28 @@ class _Composer:
             return " (no change)"
         return f" ({'▲' if value > 0 else '▼'}{abs(value):,})"
 
+    def _actual_use(self) -> list[str]:
+        """The tool's own data beside what people said, where it was imported."""
+        figures = self.content.figures
+        actual = figures.usage if figures is not None else None
+        if actual is None:
+            return []
+        label = f"Actually active ({SOURCES.get(actual.source, actual.source)})"
+        if actual.active_users is None or actual.active_share is None:
+            return [f"• {label}: {self._withheld()}"]
+        uses = (
+            f", {actual.uses_per_active_user:g} uses each"
+            if actual.uses_per_active_user is not None
+            else ""
+        )
+        before = (
+            f" · {_percent(figures.usage_before[1])} before the pilot"
+            if figures is not None and figures.usage_before is not None
+            else ""
+        )
+        share = self.s.bold(_percent(actual.active_share))
+        return [f"• {label}: {share} ({actual.active_users} people{uses}){before}"]
+
     # 5. adoption
     def _adoption(self) -> None:
         c = self.content
@@ -332,6 +355,7 @@ class _Composer:
         else:
             change = _change(usage.change, points=True)
             lines.append(f"• Used it weekly: {b(_percent(usage.value))}{change}{_n(usage.n)}")
+        lines += self._actual_use()
         for score in c.scores:
             label = self.s.line(score.label or score.key.replace("_", " "), NAME_CHARS)
             if score.mean is None:

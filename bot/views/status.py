@@ -130,6 +130,9 @@ def status_blocks(figures: PeriodFigures, voices: Voices | None = None) -> Block
             }
         )
         blocks.append(context_block("One friendly reminder per week; you never see who gets it."))
+    usage = usage_line(figures)
+    if usage is not None:
+        blocks.append(text_block(usage))
     if figures.sentiment_mean is not None:
         blocks.append(
             text_block(
@@ -157,6 +160,45 @@ def status_blocks(figures: PeriodFigures, voices: Voices | None = None) -> Block
         )
     )
     return blocks
+
+
+SOURCES = {
+    "csv": "the imported usage",
+    "github-copilot": "GitHub Copilot's own data",
+    "m365-copilot": "Microsoft 365 Copilot's own data",
+    "chatgpt-enterprise": "ChatGPT Enterprise's own data",
+}
+
+
+def usage_line(figures: PeriodFigures) -> str | None:
+    """Actual use by the tool's own data, beside what people said; None when none was
+    imported for the week."""
+    usage = figures.usage
+    if usage is None:
+        return None
+    source = SOURCES.get(usage.source, f"{usage.source} data")
+    if usage.active_users is None:
+        return (
+            f"*Actually active* ({source}): _withheld (fewer than {figures.min_group_size} "
+            "people, active or not)_"
+        )
+    share = f" ({_percent(usage.active_share)} of {usage.members})" if usage.active_share else ""
+    uses = (
+        f" · {usage.uses_per_active_user:g} uses each"
+        if usage.uses_per_active_user is not None
+        else ""
+    )
+    said = (
+        f" · {_percent(figures.adoption.weekly_usage)} said they used it"
+        if figures.adoption.weekly_usage is not None
+        else ""
+    )
+    before = (
+        f" · {_percent(figures.usage_before[1])} before the pilot ({figures.usage_before[0]})"
+        if figures.usage_before is not None
+        else ""
+    )
+    return f"*Actually active* ({source}): {usage.active_users}{share}{uses}{said}{before}"
 
 
 def status_text(figures: PeriodFigures) -> str:

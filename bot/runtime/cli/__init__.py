@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot import __version__
 from bot.errors import PulseError
 from bot.pilots.period import PeriodError
-from bot.runtime.cli import outreach, pilots, reporting, service, words
+from bot.runtime.cli import outreach, pilots, reporting, service, usage, words
 from bot.runtime.cli.common import Failure
 from bot.runtime.settings import Settings, SettingsError
 from storage import DatabaseError
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     outreach.add_commands(commands)
     words.add_commands(commands)
     reporting.add_commands(commands)
+    usage.add_commands(commands)
     words.add_question_commands(commands)
     service.add_commands(commands)
     return parser
