@@ -182,6 +182,9 @@ def test_the_figures_follow_the_export_and_the_minimum_group(
     report = json.loads(out)
     assert report["usage"]["active_users"] is None and report["usage"]["active_share"] is None
     assert "fewer than 3" in report["withheld"]["usage.active_users"]
+    # The baseline (3 of 5 before the pilot) is withheld too, and says why.
+    assert report["usage_before_pilot"] is None
+    assert "fewer than 3" in report["withheld"]["usage_before_pilot"]
     # Two weeks before (before the pilot began): 3 active of 5, 2 not: also withheld.
     code, out, _ = run(capsys, "report", PILOT, "--period", week_of(before))
     assert json.loads(out)["usage"]["active_users"] is None

@@ -456,7 +456,13 @@ def period_figures(
     figures.usage = usage_figures(session, pilot, period, members, minimum)
     if figures.usage is not None:
         figures.withheld.update(figures.usage.withheld)
-        figures.usage_before = baseline_share(session, pilot, members, minimum)
+        baseline = baseline_share(session, pilot, members, minimum)
+        if baseline is not None:
+            period_before, share, why = baseline
+            if share is not None:
+                figures.usage_before = (period_before, share)
+            else:
+                figures.withheld["usage_before_pilot"] = why or reason
     if figures.people.paused is None:
         figures.withheld["paused"] = reason
     if figures.people.opted_out is None:

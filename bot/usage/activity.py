@@ -236,9 +236,10 @@ def usage_figures(
 
 def baseline_share(
     session: Session, pilot: Pilot, members: int, minimum: int
-) -> tuple[str, float] | None:
-    """The last week before the pilot began with usage imported, and its active share: what
-    the digest compares now against ("31% before the pilot")."""
+) -> tuple[str, float | None, str | None] | None:
+    """The last week before the pilot began with usage imported, its active share and, where
+    that share is withheld, why: what the digest compares now against ("31% before the
+    pilot"). None when no usage from before the pilot was imported."""
     started = period_of(pilot.created_at, pilot.timezone)
     before = session.exec(
         select(func.max(UsageDay.day)).where(
@@ -249,9 +250,9 @@ def baseline_share(
         return None
     period = iso_week(before)
     figures = usage_figures(session, pilot, period, members, minimum)
-    if figures is None or figures.active_share is None:
+    if figures is None:
         return None
-    return period, figures.active_share
+    return period, figures.active_share, figures.withheld.get("usage.active_share")
 
 
 __all__ = [
