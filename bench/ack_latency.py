@@ -31,7 +31,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from common import BOT_TOKEN, DEFAULT_PG_ADMIN, ROOT, StandIn, temporary_postgres
+from common import (
+    BOT_TOKEN,
+    DEFAULT_PG_ADMIN,
+    EVERY_DAY,
+    ROOT,
+    StandIn,
+    civil_zone,
+    temporary_postgres,
+)
 
 sys.path.insert(0, str(ROOT))
 
@@ -218,6 +226,10 @@ def measure(database_url: str, clicks: int, tmp: Path) -> tuple[list[float], str
             "C0GENERAL",
             "--members-from-channel",
             "C0GENERAL",
+            "--timezone",
+            civil_zone(),
+            "--working-days",
+            EVERY_DAY,
             env=env,
             cwd=tmp,
         )

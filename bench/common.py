@@ -16,12 +16,29 @@ ROOT = Path(__file__).resolve().parent.parent
 
 BOT_TOKEN = "xoxb-standin-token"
 
+# A benchmark runs at whatever moment it is started, and nobody gets a DM outside their
+# working hours (20:00 to 08:00 and non-working days wait). So the benchmark's pilot works
+# every day, and its people live where it is early afternoon now: every DM is due at once,
+# and what is measured is the fan-out, not the wait for somebody's morning.
+EVERY_DAY = "mon-sun"
+
+
+def civil_zone() -> str:
+    """A fixed-offset zone where it is 13:00 to 13:59 now (Etc/GMT signs are inverted)."""
+    offset = (13 - time.gmtime().tm_hour + 12) % 24 - 12
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
 
 class StandIn:
     """`python -m bot.devkit.slack_standin` in a child process, so its memory and CPU are its own."""
 
     def __init__(
-        self, *, latency: float = 0.0, rates: dict[str, int] | None = None, users: int = 0
+        self,
+        *,
+        latency: float = 0.0,
+        rates: dict[str, int] | None = None,
+        users: int = 0,
+        tz: str | None = None,
     ) -> None:
         args = [
             sys.executable,
@@ -32,6 +49,8 @@ class StandIn:
             "--no-record",
             "--users",
             str(users),
+            "--tz",
+            tz or civil_zone(),
         ]
         for method, per_second in (rates or {}).items():
             args += ["--rate", f"{method}={per_second}"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.common import civil_zone
 from bot.pilots.question import install_default_questions
 from storage import Database
 from storage.models import Participant, Pilot
@@ -19,7 +20,14 @@ def main(database_url: str, people: int, name: str) -> None:
     db = Database(database_url)
     db.upgrade()
     with db.transaction() as session:
-        pilot = Pilot(name=name, tool="Copilot", leadership_channel="C0GENERAL", timezone="UTC")
+        # Every day a working day, in a zone where it is working hours now (bench/common.py).
+        pilot = Pilot(
+            name=name,
+            tool="Copilot",
+            leadership_channel="C0GENERAL",
+            timezone=civil_zone(),
+            working_days=0b1111111,
+        )
         session.add(pilot)
         session.flush()
         session.add_all(

@@ -36,6 +36,8 @@ def publish_home(deps: Deps, client: WebClient, user_id: str, notice: str | None
             next_checkin=local_when(m.next_checkin, m.slack_tz, m.pilot_timezone)
             if m.next_checkin and m.surveyed
             else None,
+            working_days=m.working_days,
+            holidays=m.holidays,
         )
         for m in memberships
     ]

@@ -21,6 +21,7 @@ from bot.outreach.welcome import welcome
 from bot.pilots.champion import Action, may
 from bot.pilots.pilot import find_pilot
 from bot.pilots.setup import (
+    HOLIDAYS,
     LEADERSHIP,
     MEMBERS,
     MIN_GROUP,
@@ -36,6 +37,7 @@ from bot.pilots.update import end_pilot, update_pilot
 from bot.views.home import END_PILOT_ACTION, SEND_DIGEST_ACTION, SEND_PULSE_ACTION
 from bot.views.setup import (
     EDIT_PILOT_ACTION,
+    HOLIDAYS_BLOCK,
     LEADERSHIP_BLOCK,
     MEMBERS_BLOCK,
     MIN_GROUP_BLOCK,
@@ -62,6 +64,7 @@ _BLOCKS = {
     LEADERSHIP: LEADERSHIP_BLOCK,
     MEMBERS: MEMBERS_BLOCK,
     MIN_GROUP: MIN_GROUP_BLOCK,
+    HOLIDAYS: HOLIDAYS_BLOCK,
 }
 NOT_ALLOWED = "You can't do that for this pilot: ask one of its admins."
 

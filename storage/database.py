@@ -67,6 +67,8 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         memory = database in ("", ":memory:")
         engine = create_engine(
             url,
+            # An error's text would otherwise carry the statement's values: people's words.
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
             # Pooled connections spare every unit of work a fresh open and its pragmas; an
             # in-memory database must stay on one connection to stay the same database.
@@ -83,6 +85,7 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         return engine
     return create_engine(
         url,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,

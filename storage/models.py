@@ -132,6 +132,7 @@ class Pilot(SQLModel, table=True):
         CheckConstraint("checkin_weekday BETWEEN 0 AND 6", name="checkin_weekday_range"),
         CheckConstraint("digest_weekday BETWEEN 0 AND 6", name="digest_weekday_range"),
         CheckConstraint("reminder_weekday BETWEEN 0 AND 6", name="reminder_weekday_range"),
+        CheckConstraint("working_days BETWEEN 1 AND 127", name="working_days_range"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -159,6 +160,11 @@ class Pilot(SQLModel, table=True):
     member_channel_id: str | None = Field(default=None, max_length=32)
     member_group_id: str | None = Field(default=None, max_length=32)
     round_close_days: int | None = Field(default=None)
+    # The days people work, bit i set for weekday i (0 = Monday): 31 is Monday to Friday. A
+    # slot on another day, or on one of `holidays` (ISO dates), moves to the next working day
+    # in each person's own time zone.
+    working_days: int = Field(default=31, sa_column_kwargs={"server_default": "31"})
+    holidays: list[str] | None = Field(default=None, sa_type=JSON)
     created_at: datetime = _created()
     ended_at: datetime | None = _when()
 
@@ -166,7 +172,11 @@ class Pilot(SQLModel, table=True):
 class Participant(SQLModel, table=True):
     """A person in a pilot. Names are kept only to scrub them out of free text."""
 
-    __table_args__ = (UniqueConstraint("pilot_id", "slack_user_id"),)
+    __table_args__ = (
+        UniqueConstraint("pilot_id", "slack_user_id"),
+        # The clock looks for owed welcomes every minute.
+        Index("ix_participant_welcome_due_at", "welcome_due_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     pilot_id: int = _fk("pilot.id")
@@ -186,6 +196,8 @@ class Participant(SQLModel, table=True):
     # Left the pilot (its channel, its group, or taken off it): no more rounds; the answers
     # they gave stay in the totals.
     left_at: datetime | None = _when()
+    # A welcome DM waiting for the person's working hours (None: welcomed, or none owed).
+    welcome_due_at: datetime | None = _when()
 
 
 class QuestionSet(SQLModel, table=True):
@@ -256,6 +268,9 @@ class Delivery(SQLModel, table=True):
     channel_id: str | None = Field(default=None, max_length=32)
     message_ts: str | None = Field(default=None, max_length=32)
     failure_reason: str | None = Field(default=None, max_length=200)
+    # Not before this instant: the pilot's slot in the person's own time zone, moved off
+    # non-working days, holidays and quiet hours (None: at once).
+    due_at: datetime | None = _when()
     sent_at: datetime | None = _when()
     created_at: datetime = _created()
     updated_at: datetime = _created()
@@ -461,3 +476,14 @@ class SlackEvent(SQLModel, table=True):
 
     event_id: str = Field(primary_key=True, max_length=64)
     received_at: datetime = _created()
+
+
+class ClockBeat(SQLModel, table=True):
+    """The last tick of each clock process: what `doctor` and `/healthz` read to tell a clock
+    that runs from one that stopped."""
+
+    __tablename__ = "clock_beat"
+
+    clock_id: str = Field(primary_key=True, max_length=96)
+    started_at: datetime = _created()
+    beat_at: datetime = _created()

@@ -6,10 +6,14 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import socket
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -34,8 +38,45 @@ _ENV_PREFIXES = (
     "SEND_",
     "ROUND_",
     "RETENTION_",
-    "LOG_LEVEL",
+    "LOG_",
 )
+
+
+def working_hours() -> datetime:
+    """16:00 UTC on the Tuesday of this ISO week: working time for everyone in the test
+    workspace (London, Amsterdam, New York, Los Angeles)."""
+    real = datetime.now(UTC)
+    monday = datetime.combine(real.date() - timedelta(days=real.weekday()), time(0), UTC)
+    return monday + timedelta(days=1, hours=16)
+
+
+@pytest.fixture(autouse=True)
+def travel() -> Iterator[time_machine.Coordinates]:
+    """Every test runs in working hours, then on with real time. Messages reach people only
+    in their working hours, so a test of the pulse run at night or on a Sunday would otherwise
+    see nothing sent. A test moves on with `travel.shift(timedelta(days=1))`; tests of timing
+    itself set their own time."""
+    with time_machine.travel(working_hours(), tick=True) as coordinates:
+        yield coordinates
+
+
+def command_now(*args: str) -> list[str]:
+    """`pilot-pulse ARGS` as a command line for a subprocess that starts at this test's time
+    (see `travel`) and runs on with real time."""
+    script = (
+        "import sys, datetime, time_machine\n"
+        "time_machine.travel(datetime.datetime.fromisoformat(sys.argv[1]), tick=True).start()\n"
+        "from bot.runtime.cli import main\n"
+        "sys.exit(main(sys.argv[2:]))\n"
+    )
+    return [sys.executable, "-c", script, datetime.now(UTC).isoformat(), *args]
+
+
+def free_port() -> int:
+    """A local TCP port nobody is listening on (for a server started as a subprocess)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture(autouse=True)

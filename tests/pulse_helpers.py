@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.devkit.slack_requests import SlackSender
@@ -39,6 +40,13 @@ def remind(deps: Deps, name: str = "support-copilot") -> SendResult:
     return send_reminder(
         deps.db, deps.sending_client, name, now=deps.clock(), options=deps.send_options
     )
+
+
+def tick_at(clock: Any, travel: Any, moment: datetime) -> None:
+    """Move the test's time to `moment` and tick the clock there: the jobs, the sender and the
+    app all see the same time."""
+    travel.move_to(moment)
+    clock.tick()
 
 
 def dm_channel(user_id: str) -> str:

@@ -6,7 +6,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 
 from bot.devkit.slack_requests import SlackSender
 from bot.devkit.slack_standin import SlackStandIn
-from tests.conftest import SIGNING_SECRET
+from tests.conftest import SIGNING_SECRET, command_now, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,7 +24,7 @@ def pilot_pulse(
     *args: str, env: dict[str, str] | None = None, cwd: Path, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
+        command_now(*args),
         capture_output=True,
         text=True,
         env=_env(env),
@@ -55,6 +54,7 @@ def _env(extra: dict[str, str] | None) -> dict[str, str]:
         ["pilot", "create"],
         ["pilot", "list"],
         ["db", "upgrade"],
+        ["doctor"],
         ["demo"],
     ],
 )
@@ -139,21 +139,13 @@ def test_unreachable_slack_and_a_refused_token_are_one_line(
 
 def _start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "bot", *args],
+        command_now(*args),
         env=_env(env),
         cwd=cwd,
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
@@ -175,7 +167,7 @@ def _wait_healthy(url: str, process: subprocess.Popen[str]) -> None:
 def test_serve_http_answers_slack_and_stops_cleanly_on_sigterm(
     tmp_path: Path, slack: SlackStandIn
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = {
         "SLACK_BOT_TOKEN": slack.bot_token,
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,

@@ -160,6 +160,44 @@ def test_a_membership_becomes_what_the_home_tab_shows() -> None:
     assert participant_pilot(membership(surveyed=False), NOW).state == "not_surveyed"
 
 
+def test_working_days_other_than_mon_fri_and_the_next_holidays_show() -> None:
+    membership = Membership(
+        participant_id=3,
+        pilot="gulf",
+        tool="Copilot",
+        role="member",
+        surveyed=True,
+        min_group_size=5,
+        paused_until=None,
+        opted_out=False,
+        slack_tz="Pacific/Kiritimati",  # UTC+14: already Friday 27 Nov when NOW is Thursday
+    )
+    holidays = [
+        "2026-11-26",  # yesterday where they are
+        "2027-03-01",  # too far ahead to matter yet
+        "2026-12-25",
+        "2026-11-27",  # today where they are
+        "2026-12-24",
+        "2026-12-31",  # a fourth: only three show
+    ]
+    shown = participant_pilot(membership, NOW, working_days=0b1001111, holidays=holidays)
+    assert shown.working_days == "Sun–Thu"
+    assert shown.holidays == ("Fri 27 Nov", "Thu 24 Dec", "Fri 25 Dec")
+    text = page(home_view(HomeData(participating=[shown])))
+    assert "Working days: Sun–Thu · no messages on Fri 27 Nov, Thu 24 Dec, Fri 25 Dec" in text
+    # Monday to Friday without holidays, the default, says nothing more.
+    plain = participant_pilot(membership, NOW)
+    assert (plain.working_days, plain.holidays) == (None, ())
+    assert "Working days" not in page(home_view(HomeData(participating=[plain])))
+    only_holidays = member(holidays=("Thu 24 Dec",))
+    assert "No messages on Thu 24 Dec (holidays)" in page(
+        home_view(HomeData(participating=[only_holidays]))
+    )
+    # Paused, the days do not matter: nothing comes anyway.
+    paused = member(working_days="Sun–Thu", paused_until="Wed 9 Dec")
+    assert "Sun–Thu" not in page(home_view(HomeData(participating=[paused])))
+
+
 def test_your_words_are_escaped_and_erasing_is_confirmed() -> None:
     written = [
         Words(NOW, "check-in", "The login <loops> & <@U0BOSS> knows"),

@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from sqlmodel import select
 
 from bot.devkit.slack_requests import SlackSender
@@ -16,13 +17,13 @@ from bot.devkit.slack_standin import SlackStandIn
 from bot.pilots.champion import Action, may
 from bot.pilots.period import period_of, shift
 from bot.pilots.pilot import get_pilot
-from bot.pilots.schedule import Slot, instant
+from bot.pilots.schedule import Slot, instant, personal_instant
 from bot.runtime.cli import main
 from bot.runtime.clock import Clock
 from bot.runtime.deps import Deps
 from storage.models import Delivery, DeliveryStatus, Participant, Pilot, Role
 from tests.conftest import RunningApp
-from tests.pulse_helpers import PEOPLE, dm_channel, make_pilot, send
+from tests.pulse_helpers import PEOPLE, dm_channel, make_pilot, send, tick_at
 
 PILOT = "support-copilot"
 
@@ -75,6 +76,13 @@ def test_update_changes_settings_and_says_what_changed_and_nothing_twice(
     assert code == 0 and "nothing changed" in out
 
 
+def mondays(count: int) -> list[str]:
+    """`count` Mondays from this week's on, as ISO dates."""
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=today.weekday())
+    return [(first + timedelta(weeks=n)).isoformat() for n in range(count)]
+
+
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
@@ -85,6 +93,15 @@ def test_update_changes_settings_and_says_what_changed_and_nothing_twice(
         (["--members-from-channel", "general"], "--members-from-channel: expected a channel ID"),
         (["--add-champions", "bob"], "--add-champions: expected user IDs"),
         (["--goal", "speed=3"], "unknown goal 'speed'"),
+        (["--working-days", "mon-funday"], "--working-days: expected a weekday"),
+        (["--working-days", " , "], "--working-days: expected at least one working day"),
+        (["--holidays", "2026-12-24,24/12/2026"], "--holidays: expected dates as YYYY-MM-DD"),
+        (["--holidays", "20261224"], "--holidays: expected dates as YYYY-MM-DD"),
+        (["--holidays", "2026-02-30"], "--holidays: expected dates as YYYY-MM-DD"),
+        (
+            ["--working-days", "mon", "--holidays", ",".join(mondays(130))],
+            "--holidays: with these working days and holidays nobody works",
+        ),
     ],
 )
 def test_a_bad_update_is_one_line_and_changes_nothing(
@@ -102,6 +119,36 @@ def test_a_bad_update_is_one_line_and_changes_nothing(
     assert code == 1 and expected in err and err.count("\n") == 1
     assert pilot_row(deps).model_dump() == before.model_dump()
     assert slack.calls_to("users.info") == []
+
+
+def test_update_sets_working_days_and_replaces_and_clears_holidays(
+    env: dict, deps: Deps, slack: SlackStandIn, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_pilot(deps)
+    args = ["pilot", "update", PILOT, "--working-days", "sun-thu"]
+    code, out, err = run(capsys, *args, "--holidays", "2026-12-25, 2026-12-24")
+    assert code == 0, err
+    assert "working days: Mon–Fri → Sun–Thu" in out
+    assert "holidays: none → 24 Dec 2026, 25 Dec 2026" in out
+    pilot = pilot_row(deps)
+    assert (pilot.working_days, pilot.holidays) == (0b1001111, ["2026-12-24", "2026-12-25"])
+    # The same again, the days written another way: nothing changed.
+    code, out, _ = run(capsys, *args[:-1], "7,1-4", "--holidays", "2026-12-24,2026-12-25")
+    assert code == 0 and "nothing changed" in out
+    # --holidays replaces the list; other settings stay as they are.
+    code, out, _ = run(capsys, "pilot", "update", PILOT, "--holidays", "2027-01-01")
+    assert "holidays: 24 Dec 2026, 25 Dec 2026 → 1 Jan 2027" in out
+    assert "working days" not in out
+    assert pilot_row(deps).holidays == ["2027-01-01"]
+    code, out, _ = run(capsys, "pilot", "list", "--format", "json")
+    [listed] = json.loads(out)
+    assert (listed["working_days"], listed["holidays"]) == ("Sun–Thu", ["2027-01-01"])
+    # `none` clears them.
+    code, out, _ = run(capsys, "pilot", "update", PILOT, "--holidays", "none")
+    assert code == 0 and "holidays: 1 Jan 2027 → none" in out
+    assert pilot_row(deps).holidays is None
+    code, out, _ = run(capsys, "pilot", "update", PILOT, "--holidays", "none")
+    assert "nothing changed" in out
 
 
 def test_members_and_champions_come_and_go_and_answers_stay(
@@ -228,23 +275,31 @@ def pulses(slack: SlackStandIn) -> list:
 
 
 def test_a_schedule_change_is_picked_up_by_a_running_clock(
-    env: dict, deps: Deps, slack: SlackStandIn, capsys: pytest.CaptureFixture[str]
+    env: dict,
+    deps: Deps,
+    slack: SlackStandIn,
+    capsys: pytest.CaptureFixture[str],
+    travel: time_machine.Coordinates,
 ) -> None:
     make_pilot(deps)
     clock = Clock(deps)
     pilot = pilot_row(deps)
     week = shift(period_of(datetime.now(UTC), pilot.timezone), 1)
-    tuesday = instant(pilot, Slot.PULSE, week)
-    clock.tick(tuesday - timedelta(hours=1))
+    # Each person gets the pulse at the slot in their own zone: Amsterdam first, New York last.
+    zones = ("Europe/Amsterdam", "Europe/London", "America/New_York")
+    first = personal_instant(pilot, Slot.PULSE, week, zones[0])
+    tick_at(clock, travel, first - timedelta(hours=1))
     code, _, err = run(
         capsys, "pilot", "update", PILOT, "--pulse-day", "thursday", "--pulse-time", "08:45"
     )
     assert code == 0, err
-    clock.tick(tuesday + timedelta(minutes=5))  # the old slot: nothing now
+    tick_at(clock, travel, first + timedelta(minutes=5))  # the old slot: nothing now
     assert pulses(slack) == []
-    thursday = instant(pilot_row(deps), Slot.PULSE, week)
-    assert thursday == tuesday + timedelta(days=2, hours=-1, minutes=-15)
-    clock.tick(thursday + timedelta(minutes=1))
+    thursdays = [personal_instant(pilot_row(deps), Slot.PULSE, week, zone) for zone in zones]
+    assert thursdays[0] == first + timedelta(days=2, hours=-1, minutes=-15)
+    tick_at(clock, travel, thursdays[1] + timedelta(minutes=1))
+    assert len(pulses(slack)) == 3  # Amsterdam and London
+    tick_at(clock, travel, thursdays[2] + timedelta(minutes=1))
     assert len(pulses(slack)) == 6
 
 

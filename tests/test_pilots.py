@@ -181,6 +181,14 @@ def test_a_leadership_channel_the_bot_cannot_post_to_is_one_line(
         ([], "give --members, --members-from-channel and/or --members-from-group"),
         (["--members", "bob"], "--members: expected user IDs"),
         (["--members", "U0PERSON1", "--timezone", "Mars/Base"], "unknown time zone"),
+        (
+            ["--members", "U0PERSON1", "--working-days", "weekends"],
+            "--working-days: expected a weekday such as tue or Tuesday, got 'weekends'",
+        ),
+        (
+            ["--members", "U0PERSON1", "--holidays", "2026-12-24,christmas"],
+            "--holidays: expected dates as YYYY-MM-DD separated by commas, got 'christmas'",
+        ),
     ],
 )
 def test_bad_options_are_refused_before_slack_is_asked(
@@ -204,6 +212,37 @@ def test_bad_options_are_refused_before_slack_is_asked(
     assert code == 1
     assert expected in err
     assert slack.calls == []
+
+
+def test_create_with_working_days_and_holidays(
+    env: dict, db: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys,
+        "pilot",
+        "create",
+        "gulf",
+        "--tool",
+        "Claude",
+        "--leadership-channel",
+        "C0LEADERS",
+        "--members-from-channel",
+        "C0TEAM",
+        "--working-days",
+        "sun-thu",
+        "--holidays",
+        "2026-12-02,2026-12-01, 2026-12-02",
+    )
+    assert code == 0, err
+    assert "working days: Sun–Thu" in out and "holidays: 1 Dec 2026, 2 Dec 2026" in out
+    with db.session() as session:
+        pilot = session.exec(select(Pilot).where(Pilot.name == "gulf")).one()
+    assert pilot.working_days == 0b1001111
+    assert pilot.holidays == ["2026-12-01", "2026-12-02"]
+    code, out, _ = run(capsys, "pilot", "list", "--format", "json")
+    [listed] = json.loads(out)
+    assert listed["working_days"] == "Sun–Thu"
+    assert listed["holidays"] == ["2026-12-01", "2026-12-02"]
 
 
 def test_pilot_list_shows_head_counts(
@@ -233,6 +272,8 @@ def test_pilot_list_shows_head_counts(
     code, out, _ = run(capsys, "pilot", "list", "--format", "json")
     [listed] = json.loads(out)
     assert listed["members"] == 6 and listed["champions"] == 1
+    # Without --working-days and --holidays: Monday to Friday, no holidays.
+    assert listed["working_days"] == "Mon–Fri" and listed["holidays"] == []
 
 
 def test_commands_that_talk_to_slack_need_the_token(

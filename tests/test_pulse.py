@@ -8,6 +8,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlmodel import func, select
 
 from bot.devkit.slack_requests import SlackSender
@@ -295,7 +296,7 @@ def test_two_concurrent_senders_send_each_dm_once(app: RunningApp, slack: SlackS
 
 
 def test_the_reminder_goes_once_to_those_who_have_not_answered(
-    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn, travel: time_machine.Coordinates
 ) -> None:
     make_pilot(app.deps)
     send(app.deps)
@@ -303,6 +304,12 @@ def test_the_reminder_goes_once_to_those_who_have_not_answered(
     click(sender, slack, "U0PERSON2", "Once or twice")
     click(sender, slack, "U0PERSON3", "Pause for 2 weeks", block_id="pulse_controls")
     slack.wait_for("response_url")
+    # Within 20 working hours of the pulse a reminder would be nagging: it waits.
+    early = remind(app.deps)
+    assert early.progress is not None and early.progress.sent == 0
+    assert early.progress.waiting == 3
+    assert all(len(slack.messages[dm_channel(user)]) == 1 for user in PEOPLE)
+    travel.shift(timedelta(days=1))
     result = remind(app.deps)
     assert result.progress is not None and result.progress.sent == 3
     reminded = {user for user in PEOPLE if len(slack.messages[dm_channel(user)]) == 2}
@@ -422,10 +429,9 @@ def test_a_killed_sender_loses_nothing_and_a_rerun_finishes(
     import os
     import signal
     import subprocess
-    import sys
     import time
 
-    from tests.conftest import SIGNING_SECRET
+    from tests.conftest import SIGNING_SECRET, command_now
 
     people = make_crowd_pilot(app.deps, slack, "kill", "U3", 300)
     slack.latency = 0.02
@@ -438,7 +444,7 @@ def test_a_killed_sender_loses_nothing_and_a_rerun_finishes(
         "DATABASE_URL": db_url,
         "SEND_CONCURRENCY": "8",
     }
-    command = [sys.executable, "-m", "bot", "pulse", "send", "kill"]
+    command = command_now("pulse", "send", "kill")
     first = subprocess.Popen(
         command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -450,8 +456,14 @@ def test_a_killed_sender_loses_nothing_and_a_rerun_finishes(
     sent_before = slack.sent_count("chat.postMessage")
     assert 100 <= sent_before < 300, "the kill came mid-run"
 
+    # (A command line made now: the second run starts at this moment of the test's time.)
     second = subprocess.run(
-        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+        command_now("pulse", "send", "kill"),
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert second.returncode == 0, second.stderr
     assert "interrupted" in second.stdout
@@ -467,11 +479,12 @@ def test_a_killed_sender_loses_nothing_and_a_rerun_finishes(
 
 
 def test_a_champion_nudges_non_responders_without_learning_who(
-    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn, travel: time_machine.Coordinates
 ) -> None:
     make_pilot(app.deps)
     send(app.deps)
     click(sender, slack, "U0PERSON1", "Daily")
+    travel.shift(timedelta(days=1))
     slack.clear()
     sender.command("U0CHAMPION")
     [status] = slack.wait_for("response_url")
@@ -616,7 +629,8 @@ def test_a_round_still_open_next_week_is_what_status_and_reminders_see(
     send(app.deps)
     # Monday of the next ISO week, while last week's round is still open (it closes 6 days on).
     next_period = periods.shift(periods.period_of(sent_at, "America/New_York"), 1)
-    monday = periods.period_bounds(next_period, "America/New_York")[0] + timedelta(hours=1)
+    # (10:00 in New York: working hours for everyone.)
+    monday = periods.period_bounds(next_period, "America/New_York")[0] + timedelta(hours=10)
     app.deps.clock = lambda: min(monday, sent_at + timedelta(days=5, hours=23))
     result = remind(app.deps)
     assert result.progress is not None and result.progress.sent == 6

@@ -18,8 +18,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlmodel import select
 
 from bot.devkit.slack_standin import SlackStandIn
-from bot.outreach import delivery
-from bot.outreach.delivery import MAX_TRANSIENT_ATTEMPTS, status_counts
+from bot.outreach import delivery, failures
+from bot.outreach.delivery import status_counts
+from bot.outreach.failures import MAX_TRANSIENT_ATTEMPTS
 from bot.outreach.pacer import Pacer
 from bot.outreach.sending import send_pulse
 from bot.runtime.deps import Deps
@@ -32,7 +33,7 @@ from tests.pulse_helpers import PEOPLE, dm_channel, make_crowd_pilot, make_pilot
 def _quick_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """The sender's pauses between transient attempts, cut to milliseconds: the tests count
     attempts, not seconds."""
-    monkeypatch.setattr(delivery, "TRANSIENT_BACKOFF", 0.005)
+    monkeypatch.setattr(failures, "TRANSIENT_BACKOFF", 0.005)
 
 
 def _posts_by_person(slack: SlackStandIn) -> Counter[str]:

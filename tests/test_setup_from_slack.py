@@ -20,6 +20,7 @@ from bot.views.home import END_PILOT_ACTION, SEND_DIGEST_ACTION, SEND_PULSE_ACTI
 from bot.views.setup import (
     CHAMPIONS_BLOCK,
     EDIT_PILOT_ACTION,
+    HOLIDAYS_BLOCK,
     LEADERSHIP_BLOCK,
     MEMBERS_BLOCK,
     MEMBERS_CHANNEL_BLOCK,
@@ -29,6 +30,7 @@ from bot.views.setup import (
     PULSE_DAY_BLOCK,
     PULSE_TIME_BLOCK,
     TOOL_BLOCK,
+    WORKING_DAYS_BLOCK,
 )
 from storage.models import Participant, Pilot, Role
 from tests.conftest import RunningApp
@@ -77,6 +79,13 @@ def state(**fields: Any) -> dict[str, Any]:
             "selected_option": {"text": {"type": "plain_text", "text": v}, "value": v},
         },
         PULSE_TIME_BLOCK: lambda v: {"type": "timepicker", "selected_time": v},
+        WORKING_DAYS_BLOCK: lambda v: {
+            "type": "checkboxes",
+            "selected_options": [
+                {"text": {"type": "plain_text", "text": day}, "value": day} for day in v
+            ],
+        },
+        HOLIDAYS_BLOCK: lambda v: {"type": "plain_text_input", "value": v},
     }
     return {block: {"value": kinds[block](value)} for block, value in fields.items()}
 
@@ -147,6 +156,13 @@ def test_a_workspace_admin_sets_a_pilot_up_from_the_home_tab(
         ),
         ({MEMBERS_CHANNEL_BLOCK: None}, MEMBERS_BLOCK, "Choose a channel"),
         ({MIN_GROUP_BLOCK: "two"}, MIN_GROUP_BLOCK, ""),
+        (
+            {HOLIDAYS_BLOCK: "2026-12-24, 24/12/2026"},
+            HOLIDAYS_BLOCK,
+            "'24/12/2026' is not a date: write dates as YYYY-MM-DD",
+        ),
+        ({HOLIDAYS_BLOCK: "2026-02-30"}, HOLIDAYS_BLOCK, "'2026-02-30' is not a date"),
+        ({WORKING_DAYS_BLOCK: ()}, WORKING_DAYS_BLOCK, "Choose at least one working day"),
     ],
 )
 def test_each_wrong_field_gets_its_error_and_nothing_is_created(
@@ -273,3 +289,68 @@ def test_the_home_tab_shows_each_role_its_part(
     for action in (EDIT_PILOT_ACTION, SEND_PULSE_ACTION, SEND_DIGEST_ACTION, END_PILOT_ACTION):
         assert action in admin
     assert NEW_PILOT_ACTION in admin
+
+
+def test_working_days_and_holidays_are_set_up_shown_and_changed_from_the_modal(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn, boss: str
+) -> None:
+    view = open_modal(sender, slack, boss, NEW_PILOT_ACTION)
+    calendar = {
+        WORKING_DAYS_BLOCK: ("6", "0", "1", "2", "3"),
+        HOLIDAYS_BLOCK: "2026-12-25 2026-12-24",
+    }
+    answer = submit(sender, boss, view, **GOOD, **calendar)
+    assert answer.get("response_action") != "errors", answer
+    created = wait(lambda: pilot(app, "sales-chatgpt"))
+    assert created.working_days == 0b1001111  # Sunday to Thursday
+    assert created.holidays == ["2026-12-24", "2026-12-25"]
+    # Edit shows them as they are.
+    view = open_modal(sender, slack, boss, EDIT_PILOT_ACTION, "sales-chatgpt")
+    inputs = {b.get("block_id"): b.get("element", {}) for b in view["blocks"]}
+    ticked = [o["value"] for o in inputs[WORKING_DAYS_BLOCK]["initial_options"]]
+    assert ticked == ["0", "1", "2", "3", "6"]
+    assert inputs[HOLIDAYS_BLOCK]["initial_value"] == "2026-12-24, 2026-12-25"
+    # Back to Monday to Friday, the holidays emptied: saved, and the DM says what changed.
+    unchanged = {k: v for k, v in GOOD.items() if k != NAME_BLOCK}
+    edited = {WORKING_DAYS_BLOCK: ("0", "1", "2", "3", "4"), HOLIDAYS_BLOCK: ""}
+    answer = submit(sender, boss, view, **unchanged, **edited)
+    assert answer.get("response_action") != "errors", answer
+    wait(lambda: pilot(app, "sales-chatgpt").holidays is None)
+    assert pilot(app, "sales-chatgpt").working_days == 0b0011111
+    note = wait(lambda: [m for m in slack.messages.get("D" + boss[1:], []) if "saved" in m["text"]])
+    assert "working days: Sun–Thu → Mon–Fri" in note[-1]["text"]
+    assert "holidays: 24 Dec 2026, 25 Dec 2026 → none" in note[-1]["text"]
+
+
+def test_an_edit_with_a_bad_date_changes_nothing(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    view = open_modal(sender, slack, "U0CHAMPION", EDIT_PILOT_ACTION, "support-copilot")
+    fields = {k: v for k, v in GOOD.items() if k != NAME_BLOCK}
+    answer = submit(
+        sender,
+        "U0CHAMPION",
+        view,
+        **fields,
+        **{WORKING_DAYS_BLOCK: ("6", "0"), HOLIDAYS_BLOCK: "2026-12-24, tomorrow"},
+    )
+    assert answer["response_action"] == "errors"
+    assert list(answer["errors"]) == [HOLIDAYS_BLOCK]
+    assert "'tomorrow' is not a date" in answer["errors"][HOLIDAYS_BLOCK]
+    time.sleep(0.3)
+    saved = pilot(app, "support-copilot")
+    assert (saved.working_days, saved.holidays, saved.tool) == (0b0011111, None, "Copilot")
+
+
+def test_a_members_home_tab_shows_the_pilots_working_days(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    make_pilot(app.deps)
+    with app.deps.db.transaction() as session:
+        row = find_pilot(session, "support-copilot")
+        row.working_days = 0b1001111  # Sunday to Thursday
+        session.add(row)
+    sender.event({"type": "app_home_opened", "user": "U0PERSON1", "tab": "home"})
+    [home] = slack.wait_for("views.publish")
+    assert "Working days: Sun–Thu" in json.dumps(home.params["view"], ensure_ascii=False)

@@ -10,16 +10,17 @@ from typing import Any
 
 import pytest
 
+from bot.views.form import ELEMENT
 from bot.views.setup import (
     CHAMPIONS_BLOCK,
     CHECKIN_DAY_BLOCK,
     CHECKIN_TIME_BLOCK,
     DIGEST_DAY_BLOCK,
     DIGEST_TIME_BLOCK,
-    ELEMENT,
     GOAL_HOURS_BLOCK,
     GOAL_USAGE_BLOCK,
     GOAL_USEFULNESS_BLOCK,
+    HOLIDAYS_BLOCK,
     LEADERSHIP_BLOCK,
     MEMBERS_BLOCK,
     MEMBERS_CHANNEL_BLOCK,
@@ -32,6 +33,7 @@ from bot.views.setup import (
     SETUP_CALLBACK,
     TOOL_BLOCK,
     WORKFLOW_BLOCK,
+    WORKING_DAYS_BLOCK,
     PilotForm,
     editing_of,
     read_setup,
@@ -124,6 +126,7 @@ _ELEMENT_KEYS: dict[str, set[str]] = {
         "focus_on_load",
         "timezone",
     },
+    "checkboxes": {"type", "action_id", "options", "initial_options", "confirm", "focus_on_load"},
 }
 _INPUT_ELEMENTS = set(_ELEMENT_KEYS) - {"button"}
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
@@ -253,6 +256,19 @@ def element_errors(element: Any, where: str) -> list[str]:
             errors.append(f"{where}/options: duplicate values")
         if "initial_option" in element and element["initial_option"] not in options:
             errors.append(f"{where}/initial_option matches no option")
+    elif kind == "checkboxes":
+        options = element.get("options")
+        if not isinstance(options, list) or not 1 <= len(options) <= 10:
+            errors.append(f"{where}/options: 1 to 10 needed")
+            options = []
+        for index, option in enumerate(options):
+            errors += _option_errors(option, f"{where}/options/{index}")
+        if "initial_options" in element:
+            initial = element["initial_options"]
+            if not isinstance(initial, list) or not initial:
+                errors.append(f"{where}/initial_options: a non-empty list, or left out")
+            elif any(o not in options for o in initial):
+                errors.append(f"{where}/initial_options match no option")
     elif kind == "timepicker":
         initial = element.get("initial_time")
         if initial is not None and not (isinstance(initial, str) and _TIME.match(initial)):
@@ -357,6 +373,8 @@ def submitted(view: dict[str, Any], **changes: dict[str, Any]) -> dict[str, Any]
             state["selected_option"] = element.get("initial_option")
         elif kind == "timepicker":
             state["selected_time"] = element.get("initial_time")
+        elif kind == "checkboxes":
+            state["selected_options"] = element.get("initial_options", [])
         values[block["block_id"]] = {element["action_id"]: state}
     for block_id, state in changes.items():
         values[block_id] = {ELEMENT: state}
@@ -393,6 +411,15 @@ def time(value: str | None) -> dict[str, Any]:
     return {"type": "timepicker", "selected_time": value}
 
 
+def ticked(*values: str) -> dict[str, Any]:
+    return {
+        "type": "checkboxes",
+        "selected_options": [
+            {"text": {"type": "plain_text", "text": v, "emoji": True}, "value": v} for v in values
+        ],
+    }
+
+
 FULL = PilotForm(
     name="support-copilot",
     tool="GitHub Copilot",
@@ -405,6 +432,8 @@ FULL = PilotForm(
     min_group_size=7,
     goals=(("weekly_usage", 0.7), ("usefulness", 3.5), ("hours_saved", 20.0)),
     schedule=(("pulse", 3, 9, 30), ("checkin", 4, 15, 45), ("digest", 0, 8, 0)),
+    working_days=0b1001111,  # Sunday to Thursday
+    holidays="2026-12-24, 2026-12-25",
 )
 GROUPS = [("S0SUPPORT", "Support team"), ("S0SALES", "Sales")]
 
@@ -430,7 +459,8 @@ def test_the_modal_is_valid_block_kit(editing: str | None, groups: list) -> None
         blocks = inputs(view)
         required = {bid for bid, b in blocks.items() if not b["optional"]}
         assert required == (
-            {TOOL_BLOCK, LEADERSHIP_BLOCK} | ({NAME_BLOCK} if not editing else set())
+            {TOOL_BLOCK, LEADERSHIP_BLOCK, WORKING_DAYS_BLOCK}
+            | ({NAME_BLOCK} if not editing else set())
         )
         assert (NAME_BLOCK in blocks) is (editing is None)
 
@@ -457,6 +487,8 @@ def test_the_new_pilot_modal_has_every_field_and_the_defaults() -> None:
         CHECKIN_TIME_BLOCK,
         DIGEST_DAY_BLOCK,
         DIGEST_TIME_BLOCK,
+        WORKING_DAYS_BLOCK,
+        HOLIDAYS_BLOCK,
     ]
     name = blocks[NAME_BLOCK]["element"]
     assert name["type"] == "plain_text_input" and name["max_length"] == 80
@@ -510,6 +542,22 @@ def test_the_new_pilot_modal_has_every_field_and_the_defaults() -> None:
         "Monday",
         "Tuesday",
     ]
+    # Monday to Friday ticked, of seven; no holidays.
+    days = blocks[WORKING_DAYS_BLOCK]["element"]
+    assert days["type"] == "checkboxes"
+    assert [o["text"]["text"] for o in days["options"]] == [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ]
+    assert [o["value"] for o in days["initial_options"]] == ["0", "1", "2", "3", "4"]
+    holidays = blocks[HOLIDAYS_BLOCK]
+    assert holidays["optional"] is True and "initial_value" not in holidays["element"]
+    assert "YYYY-MM-DD" in holidays["hint"]["text"]
     page = json.dumps(view)
     assert "at least one" in page and "followed" in page
 
@@ -543,6 +591,14 @@ def test_editing_prefills_every_field() -> None:
     assert element[CHECKIN_TIME_BLOCK]["initial_time"] == "15:45"
     assert element[DIGEST_DAY_BLOCK]["initial_option"]["value"] == "0"
     assert element[DIGEST_TIME_BLOCK]["initial_time"] == "08:00"
+    assert [o["value"] for o in element[WORKING_DAYS_BLOCK]["initial_options"]] == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "6",
+    ]
+    assert element[HOLIDAYS_BLOCK]["initial_value"] == "2026-12-24, 2026-12-25"
 
 
 def test_a_followed_group_missing_from_the_list_stays_choosable() -> None:
@@ -578,6 +634,16 @@ def test_long_and_odd_values_stay_within_limits() -> None:
     page = json.dumps(view)
     assert "&lt;b&gt;&amp;" in page
     assert "Other goals, kept as they are: trust 3.5, response_rate 0.6" in page
+
+
+def test_a_long_list_of_holidays_is_shown_by_whole_dates_the_latest_kept() -> None:
+    dates = [f"{year}-{month:02d}-01" for year in range(2000, 2030) for month in range(1, 13)]
+    view = setup_modal(PilotForm(holidays=", ".join(dates)), editing="p")
+    assert view_errors(view) == []
+    shown = inputs(view)[HOLIDAYS_BLOCK]["element"]["initial_value"]
+    kept = shown.split(", ")
+    assert kept[-1] == "2029-12-01" and len(kept) < len(dates)
+    assert all(len(day) == 10 for day in kept)  # no date cut in two
 
 
 # -- reading it back ---------------------------------------------------------------------------
@@ -628,6 +694,8 @@ def test_a_new_pilot_reads_every_element_type_as_slack_sends_it() -> None:
         min_group_size=8,
         goals=(("weekly_usage", 0.655), ("hours_saved", 12.0)),
         schedule=(("pulse", 4, 16, 5), ("checkin", 2, 14, 0), ("digest", 0, 11, 0)),
+        working_days=0b0011111,  # as the modal ticks them
+        holidays="",
     )
     assert editing_of(state) is None
 
@@ -686,9 +754,35 @@ def test_a_single_conversations_select_reads_too() -> None:
     assert read_setup(state)[0].members_channel == "C0TEAM"
 
 
+def test_working_days_and_holidays_read_back() -> None:
+    view = setup_modal(FULL, editing="support-copilot", groups=GROUPS)
+    changed = {
+        WORKING_DAYS_BLOCK: ticked("5", "0", "6"),
+        HOLIDAYS_BLOCK: text(" 2027-01-01\n2026-12-31 "),
+    }
+    form, errors = read_setup(submitted(view, **changed))
+    assert errors == {}
+    assert form.working_days == 0b1100001  # Monday, Saturday and Sunday
+    assert form.holidays == "2027-01-01\n2026-12-31"  # as typed; the domain reads the dates
+    # Emptied, the holidays read as "" (clear them), not as None (leave them as they are).
+    form, _ = read_setup(submitted(view, **{HOLIDAYS_BLOCK: text(None)}))
+    assert form.holidays == ""
+    # A form without these inputs (opened before they existed) leaves both alone.
+    values = submitted(view)
+    del values["state"]["values"][WORKING_DAYS_BLOCK], values["state"]["values"][HOLIDAYS_BLOCK]
+    form, errors = read_setup(values)
+    assert errors == {} and (form.working_days, form.holidays) == (None, None)
+
+
 @pytest.mark.parametrize(
     ("block_id", "state", "message"),
     [
+        (WORKING_DAYS_BLOCK, ticked(), "at least one working day"),
+        (WORKING_DAYS_BLOCK, {"type": "checkboxes", "selected_options": []}, "at least one"),
+        (WORKING_DAYS_BLOCK, {"type": "checkboxes", "selected_options": None}, "at least one"),
+        (WORKING_DAYS_BLOCK, ticked("1", "7"), "days of the week"),
+        (WORKING_DAYS_BLOCK, {"type": "checkboxes", "selected_options": "1"}, "could not be read"),
+        (HOLIDAYS_BLOCK, {"type": "plain_text_input", "value": ["2026-12-24"]}, "type it again"),
         (MIN_GROUP_BLOCK, number("two"), "whole number from 3 to 50"),
         (MIN_GROUP_BLOCK, number("2"), "whole number from 3 to 50"),
         (MIN_GROUP_BLOCK, number("51"), "whole number from 3 to 50"),
@@ -802,6 +896,9 @@ def test_the_checker_sees_what_slack_refuses() -> None:
     del minimum["is_decimal_allowed"]
     group = inputs(view)[MEMBERS_GROUP_BLOCK]["element"]
     group["initial_option"] = {"text": {"type": "plain_text", "text": "?"}, "value": "S0NONE"}
+    days = inputs(view)[WORKING_DAYS_BLOCK]["element"]
+    days["initial_options"] = [{"text": {"type": "plain_text", "text": "Holiday"}, "value": "9"}]
+    days["options"] = days["options"] * 2  # 14: more than checkboxes hold
     errors = " ".join(view_errors(view))
     for expected in (
         "title:",
@@ -809,6 +906,8 @@ def test_the_checker_sees_what_slack_refuses() -> None:
         "unknown field initial_conversation",
         "is_decimal_allowed is required",
         "initial_option matches no option",
+        "initial_options match no option",
+        "1 to 10 needed",
     ):
         assert expected in errors
 

@@ -227,6 +227,22 @@ def test_usergroups_users_list_and_its_errors(groups: SlackStandIn, client: WebC
         ]
 
 
+def test_auth_test_grants_the_manifests_bot_scopes_unless_told_otherwise(
+    standin: SlackStandIn, client: WebClient
+) -> None:
+    manifest = json.loads((REPO_ROOT / "manifest.json").read_text())
+    asked = manifest["oauth_config"]["scopes"]["bot"]
+    answer = client.auth_test()
+    assert answer.headers["X-OAuth-Scopes"].split(",") == asked
+    assert standin.scopes == asked
+
+    # A workspace that installed an older version of the app, before it asked for these.
+    standin.scopes.remove("im:history")
+    standin.scopes.remove("usergroups:read")
+    granted = client.auth_test().headers["X-OAuth-Scopes"].split(",")
+    assert sorted(set(asked) - set(granted)) == ["im:history", "usergroups:read"]
+
+
 def test_usergroups_need_their_scope_and_a_bot_token(
     groups: SlackStandIn, client: WebClient
 ) -> None:

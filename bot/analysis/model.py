@@ -79,6 +79,12 @@ class ModelCallError(Exception):
         super().__init__(reason)
         self.reason = reason
 
+    @property
+    def kind(self) -> str:
+        """The reason without what the model said ("refused", not "refused: ..."): for the
+        logs, where the model's own words, which may repeat a person's, must not go."""
+        return self.reason.partition(":")[0]
+
 
 def as_data(text: str) -> str:
     """People's words made safe to put between delimiters: they cannot close the tag."""
@@ -167,7 +173,7 @@ class ModelAnalyzer:
         try:
             output = self.llm.structured(prompt, data, AnalysisOutput)
         except ModelCallError as exc:
-            log.warning("model analysis failed (%s); using the local analyzer", exc.reason)
+            log.warning("model analysis failed (%s); using the local analyzer", exc.kind)
             fallback = local_analyzer.analyze(text, kind=kind)
             fallback.note = f"{self.name} failed: {exc.reason}"
             return fallback
@@ -197,18 +203,23 @@ class ModelAnalyzer:
         try:
             output = self.llm.structured(prompt, data, FollowupOutput)
         except ModelCallError as exc:
-            log.warning("model follow-up failed (%s); using the question bank", exc.reason)
+            log.warning("model follow-up failed (%s); using the question bank", exc.kind)
             return fallback
         question = " ".join(output.question.split())
         asked = {turn.text for turn in turns if turn.author == "bot"}
         # Checked here, not in the schema (see the note above the output models): a question
         # must be one plain question: no links, no mentions, not a repeat.
-        if (
-            not question.endswith("?")
-            or any(mark in question for mark in ("http", "@", "<", "["))
-            or question in asked
-        ):
-            log.warning("model follow-up rejected: %r", question[:80])
+        if not question.endswith("?"):
+            problem = "not a question"
+        elif any(mark in question for mark in ("http", "@", "<", "[")):
+            problem = "a link, mention or placeholder"
+        elif question in asked:
+            problem = "a repeat"
+        else:
+            problem = None
+        if problem is not None:
+            # Why, not the question: the model may have put the person's own words in it.
+            log.warning("model follow-up rejected (%s); using the question bank", problem)
             return fallback
         return FollowUp(question, generator=self.name, prompt_version=prompt.ref)
 

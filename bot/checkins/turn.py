@@ -22,7 +22,7 @@ from sqlmodel import Session, select
 
 from bot.analysis.analyzer import Analyzer, TextAnalysis, Turn
 from bot.analysis.queue import checkin_analysis, run
-from bot.outreach.delivery import PERMANENT_ERRORS
+from bot.outreach.failures import PERMANENT_ERRORS
 from bot.pilots.participant import first_name
 from bot.privacy.names import workspace_scrubber
 from bot.views.checkin import closing_text, message_kwargs

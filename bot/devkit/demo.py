@@ -11,9 +11,11 @@ import json
 import random
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from datetime import time as dt_time
 from pathlib import Path
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -34,6 +36,29 @@ from storage import Database
 from storage.models import Analysis, AnalysisTheme, CheckinMessage, Question
 
 _SECRET = "demo-signing-secret-not-a-real-one"
+_LONDON = ZoneInfo("Europe/London")
+
+
+class DemoClock:
+    """The demo's time. Messages reach people only in their working hours, so a demo run on a
+    Sunday night would show nothing: the story starts on the last Tuesday at 10:00 in London,
+    when the pulse is due, runs on with real time, and moves to Thursday for the reminder."""
+
+    def __init__(self) -> None:
+        local = datetime.now(UTC).astimezone(_LONDON)
+        tuesday = local.date() - timedelta(days=(local.weekday() - 1) % 7)
+        start = datetime.combine(tuesday, dt_time(10), _LONDON)
+        if start > local:
+            start -= timedelta(weeks=1)
+        self.move_to(start.astimezone(UTC))
+
+    def move_to(self, moment: datetime) -> None:
+        self._start, self._began = moment, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._began)
+
+
 _NAMES = [
     ("Ada Lovelace", "Europe/London"),
     ("Grace Hopper", "Europe/London"),
@@ -84,6 +109,8 @@ class Demo:
         self.db = Database(self.settings.database_url)
         self.db.upgrade()
         self.deps = build_deps(self.settings, db=self.db)
+        self.clock = DemoClock()
+        self.deps.clock = self.clock
         self.server = BackgroundServer(
             build_app(self.deps), self.db, _SECRET, gate=self.deps.ack_first
         ).start()
@@ -394,6 +421,7 @@ def _pulse(demo: Demo) -> None:
         demo.show(f"{demo.names[pauser]} (only they)", render_blocks(confirmation.params["blocks"]))
 
     demo.step("Thursday: one reminder to whoever has not answered (never to the paused)")
+    demo.clock.move_to(demo.clock() + timedelta(days=2))
     demo.say("  $ pilot-pulse pulse remind support-copilot")
     reminded = send_reminder(
         demo.db,

@@ -106,9 +106,13 @@ _TZ_LABELS = {
 # Generated benchmark users are spread over a few zones so schedule-by-local-time code has work.
 _BENCH_ZONES = ("Europe/London", "America/New_York", "Europe/Berlin", "Asia/Tokyo")
 
+# The bot scopes manifest.json asks for (oauth_config.scopes.bot), all granted by default, as
+# in a workspace that installed the app from its manifest. The manifest is outside the package
+# (and this module needs only the standard library), so the list is kept here too;
+# tests/test_slack_standin.py keeps the two the same.
 _SCOPES = (
-    "chat:write,chat:write.public,commands,channels:read,groups:read,im:write,users:read,"
-    "files:write,app_mentions:read,usergroups:read,files:read,users:read.email"
+    "chat:write,commands,im:write,im:history,im:read,users:read,channels:read,groups:read,"
+    "files:write,usergroups:read,users:read.email,files:read"
 )
 
 # Scopes checked per method. Only methods added after the app's first release are listed: a
@@ -452,7 +456,8 @@ class SlackStandIn:
     user ids passed as ``channel`` mean the app's DM with that user (``"D" + user_id[1:]``), and a
     private channel the bot is not in looks like it does not exist.
 
-    ``scopes`` lists the bot token's scopes (sent as ``X-OAuth-Scopes``); remove one, e.g.
+    ``scopes`` lists the bot token's scopes, by default those manifest.json asks for (sent as
+    ``X-OAuth-Scopes`` with every successful answer, ``auth.test``'s included); remove one, e.g.
     ``"usergroups:read"``, and the methods needing it answer ``missing_scope`` as Slack does.
     Without ``"users:read.email"`` user objects come without ``profile.email``, and without
     ``"files:read"`` file URLs answer the HTML sign-in page.
@@ -2243,6 +2248,11 @@ def main(argv: list[str] | None = None) -> int:
         help="generate users U00000001..UN, all members of #general (C0GENERAL)",
     )
     parser.add_argument(
+        "--tz",
+        metavar="ZONE",
+        help="give every generated user this Slack time zone (default: a spread of four zones)",
+    )
+    parser.add_argument(
         "--no-record",
         action="store_true",
         help="do not keep every call in memory (only counts); for long benchmarks",
@@ -2261,7 +2271,7 @@ def main(argv: list[str] | None = None) -> int:
             user_id,
             name=f"user{index}",
             real_name=f"User {index}",
-            tz=_BENCH_ZONES[index % len(_BENCH_ZONES)],
+            tz=args.tz or _BENCH_ZONES[index % len(_BENCH_ZONES)],
             email=f"user{index}@example.com",
         )
         member_ids.append(user_id)

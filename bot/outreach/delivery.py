@@ -15,28 +15,38 @@ in flight at the kill can be sent twice.
 
 from __future__ import annotations
 
-import http.client
 import logging
 import os
 import queue
-import random
 import socket
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import and_, bindparam, func, or_, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, update
 from sqlmodel import Session, select
 
 from bot.errors import PulseError
+from bot.outreach.failures import (
+    CONNECTION_ERRORS,
+    FATAL_ERRORS,
+    MAX_RATE_LIMITED_ATTEMPTS,
+    MAX_TRANSIENT_ATTEMPTS,
+    PERMANENT_ERRORS,
+    TRANSIENT_STATUSES,
+    describe,
+    retry_after,
+    status_and_error,
+    transient_backoff,
+)
 from bot.outreach.pacer import Pacer
 from bot.pilots.participant import first_name
 from storage import Database
@@ -49,77 +59,37 @@ log = logging.getLogger(__name__)
 # a live sender renews its claims well within it, however slow Slack is.
 LEASE = timedelta(minutes=2)
 HEARTBEAT = 30.0
-# Slack answers these when the person cannot be messaged at all; retrying will not help.
-PERMANENT_ERRORS = frozenset(
-    {
-        "user_not_found",
-        "account_inactive",
-        "cannot_dm_bot",
-        "channel_not_found",
-        "user_disabled",
-        "is_archived",
-        "not_in_channel",
-        "restricted_action",
-        "messages_tab_disabled",
-        "user_is_restricted",
-        "team_access_not_granted",
-        "invalid_blocks",
-        "msg_too_long",
-        "no_text",
-    }
-)
-# These mean the bot itself cannot post; the whole run stops with one clear line.
-FATAL_ERRORS = frozenset(
-    {
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-        "missing_scope",
-        "not_allowed_token_type",
-    }
-)
-# Attempts per message, all counted, for answers that may pass on their own; a message that
-# still fails is marked failed. 429s are counted apart: they say "later", not "broken".
-MAX_TRANSIENT_ATTEMPTS = 4
-MAX_RATE_LIMITED_ATTEMPTS = 30
-# Slack answers 500/503 for its own hiccups; 502/504 come from the load balancers in front of it.
-# Any other status of 400 and above will be answered the same way next time.
-TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
-# What reaches the sender when the request or its answer is lost on the way: with no retry
-# handlers slack_sdk raises these as they come. urllib wraps failures to connect in URLError,
-# but a timeout or a dropped connection while reading the answer arrives bare (TimeoutError,
-# RemoteDisconnected, other OSErrors), and a truncated answer as http.client's IncompleteRead,
-# which is no OSError.
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    URLError,
-    TimeoutError,
-    OSError,
-    http.client.HTTPException,
-)
-# Seconds before the 2nd, 3rd, 4th attempt: about 0.5, 1 and 2, give or take half, so that
-# workers that failed together do not retry together.
-TRANSIENT_BACKOFF = 0.25
-TRANSIENT_BACKOFF_CAP = 8.0
 # Delivery.failure_reason holds this many characters.
 _REASON_LENGTH = 200
 
 
-def transient_backoff(attempt: int) -> float:
-    """Seconds to wait after the `attempt`-th transient failure of one message."""
-    base = min(TRANSIENT_BACKOFF_CAP, TRANSIENT_BACKOFF * 2**attempt)
-    return base * (0.5 + random.random())
+# Counted apart from PENDING by `status_counts` when given a moment: rows not yet due (the
+# person's slot, or their working hours, has not come). A count's key, never a stored status.
+WAITING = "waiting"
 
 
-def status_counts(session: Session, round_id: int, purpose: str) -> Counter[str]:
+def _due(due_by: datetime) -> Any:
+    """The rows a sender may take at `due_by`: due by then (None: due at once)."""
+    return or_(Delivery.due_at.is_(None), Delivery.due_at <= due_by)
+
+
+def status_counts(
+    session: Session, round_id: int, purpose: str, due_by: datetime | None = None
+) -> Counter[str]:
     """How many deliveries of the round and purpose are in each status; a status with none
-    counts 0."""
+    counts 0. With `due_by`, pending rows not due by then count as WAITING, not PENDING."""
+    status: Any = Delivery.status
+    if due_by is not None:
+        status = case(
+            (and_(Delivery.status == DeliveryStatus.PENDING, ~_due(due_by)), literal(WAITING)),
+            else_=Delivery.status,
+        )
     rows = session.exec(
-        select(Delivery.status, func.count())
+        select(status, func.count())
         .where(Delivery.round_id == round_id, Delivery.purpose == purpose)
-        .group_by(Delivery.status)
+        .group_by(status)
     ).all()
-    return Counter({str(status): count for status, count in rows})
+    return Counter({str(key): count for key, count in rows})
 
 
 @dataclass(frozen=True)
@@ -129,6 +99,8 @@ class SendOptions:
     concurrency: int = 8
     rate: float = 100.0
     round_close_days: int = 6
+    # The time source (`Deps.clock`): when a message was sent, and whose claim has lapsed.
+    clock: Callable[[], datetime] = utcnow
 
 
 @dataclass(frozen=True)
@@ -168,6 +140,8 @@ class SendProgress:
     started: float = field(default_factory=time.monotonic)
     failures: Counter[str] = field(default_factory=Counter)
     rate_limited: int = 0
+    # Rows not yet due when the run began: they go out at each person's own time.
+    waiting: int = 0
 
     @property
     def done(self) -> int:
@@ -222,7 +196,7 @@ class Sender:
         *,
         options: SendOptions | None = None,
         batch: int = 100,
-        clock: Callable[[], datetime] = utcnow,
+        clock: Callable[[], datetime] | None = None,
         on_progress: Callable[[SendProgress], None] | None = None,
     ) -> None:
         self.db = db
@@ -232,16 +206,16 @@ class Sender:
         self.concurrency = options.concurrency
         self.pacer = Pacer(options.rate)
         self.batch = batch
-        self.clock = clock
+        self.clock = clock or options.clock
         self.on_progress = on_progress
         self.me = sender_id()
         self._fatal: FatalSlackError | None = None
 
     # -- database ---------------------------------------------------------------------------
 
-    def _counts(self, round_id: int, purpose: str) -> Counter[str]:
+    def _counts(self, round_id: int, purpose: str, due_by: datetime) -> Counter[str]:
         with self.db.session() as session:
-            return status_counts(session, round_id, purpose)
+            return status_counts(session, round_id, purpose, due_by)
 
     def _reclaimable_senders(self, round_id: int, purpose: str) -> list[str]:
         with self.db.session() as session:
@@ -257,16 +231,20 @@ class Sender:
             ).all()
         return [holder for holder in holders if holder and _is_dead_here(holder)]
 
-    def _claim(self, round_id: int, purpose: str, limit: int) -> tuple[list[Outbound], int]:
-        """Take up to `limit` rows for this sender; none is taken by two senders at once.
+    def _claim(
+        self, round_id: int, purpose: str, limit: int, due_by: datetime | None = None
+    ) -> tuple[list[Outbound], int]:
+        """Take up to `limit` rows due by `due_by` for this sender; none is taken by two senders
+        at once.
 
         Returns the rows to post, and how many were skipped (the person paused, stopped these
-        messages, or answered before their reminder went out).
+        messages, answered before their reminder went out, or never got the pulse).
         """
         now = self.clock()
+        due_by = due_by or now
         dead = self._reclaimable_senders(round_id, purpose)
         takeable = or_(
-            Delivery.status == DeliveryStatus.PENDING,
+            and_(Delivery.status == DeliveryStatus.PENDING, _due(due_by)),
             and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - LEASE),
             *(
                 [and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_by.in_(dead))]
@@ -305,15 +283,21 @@ class Sender:
             ).all()
             invites: dict[int, int] = {}
             answered: set[int] = set()
+            undelivered: set[int] = set()
             if purpose != Purpose.INVITE:
                 rows = session.exec(
-                    select(Delivery.participant_id, Delivery.id).where(
+                    select(Delivery.participant_id, Delivery.id, Delivery.status).where(
                         Delivery.round_id == round_id,
                         Delivery.purpose == Purpose.INVITE,
                         Delivery.participant_id.in_(list(by_participant)),
                     )
                 ).all()
-                invites = {participant_id: delivery_id for participant_id, delivery_id in rows}
+                invites = {participant_id: delivery_id for participant_id, delivery_id, _ in rows}
+                # A reminder of a pulse that never reached the person (it failed, or it was
+                # cancelled) would remind them of nothing.
+                undelivered = {
+                    delivery_id for _, delivery_id, status in rows if status != DeliveryStatus.SENT
+                }
                 answered = set(
                     session.exec(
                         select(Answer.delivery_id)
@@ -333,6 +317,8 @@ class Sender:
                 reason = "paused"
             elif purpose == Purpose.REMINDER and invite_id in answered:
                 reason = "answered"
+            elif purpose == Purpose.REMINDER and invite_id in undelivered:
+                reason = "pulse not delivered"
             if reason is not None:
                 skipped.append(DeliveryResult(delivery_id, DeliveryStatus.SKIPPED, reason=reason))
                 continue
@@ -414,10 +400,10 @@ class Sender:
             try:
                 response = self.client.chat_postMessage(channel=item.slack_user_id, **message)
             except SlackApiError as exc:
-                status, error = _status_and_error(exc)
+                status, error = status_and_error(exc)
                 if status == 429:
                     limited += 1
-                    self.pacer.on_rate_limited(_retry_after(exc))
+                    self.pacer.on_rate_limited(retry_after(exc))
                     if limited >= MAX_RATE_LIMITED_ATTEMPTS:
                         return _failed(item, "ratelimited")
                     continue
@@ -436,7 +422,7 @@ class Sender:
             except CONNECTION_ERRORS as exc:
                 # The message may have reached Slack before the connection dropped; trying
                 # again risks a second copy, which beats a person never getting the first.
-                last_error = f"connection: {_describe(exc)}"
+                last_error = f"connection: {describe(exc)}"
             else:
                 self.pacer.on_success()
                 return DeliveryResult(
@@ -459,11 +445,16 @@ class Sender:
 
     # -- the run ----------------------------------------------------------------------------
 
-    def run(self, round_id: int, purpose: str = Purpose.INVITE) -> SendProgress:
-        """Send every row of the round and purpose; returns when none is left to send."""
-        counts = self._counts(round_id, purpose)
+    def run(
+        self, round_id: int, purpose: str = Purpose.INVITE, due_by: datetime | None = None
+    ) -> SendProgress:
+        """Send every row of the round and purpose that is due by `due_by` (now by default);
+        returns when none is left to send. Rows due later wait for a later run (the clock's)."""
+        due_by = due_by or self.clock()
+        counts = self._counts(round_id, purpose, due_by)
         progress = SendProgress(
-            total=sum(counts.values()),
+            total=sum(counts.values()) - counts[WAITING],
+            waiting=counts[WAITING],
             done_before=sum(
                 counts[s]
                 for s in (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED)
@@ -482,17 +473,18 @@ class Sender:
                 claimed: list[Outbound] = []
                 skipped = 0
                 if room >= held // 2 and self._fatal is None:
-                    claimed, skipped = self._claim(round_id, purpose, min(room, self.batch))
+                    claimed, skipped = self._claim(round_id, purpose, min(room, self.batch), due_by)
                     progress.skipped += skipped
                     for item in claimed:
-                        pool.submit(self._post_into, item, finished)
+                        # The worker logs under the run's pilot and job.
+                        pool.submit(copy_context().run, self._post_into, item, finished)
                     in_flight += len(claimed)
                 if in_flight == 0:
                     if skipped:
                         continue
                     if self._fatal is not None:
                         raise self._fatal
-                    left = self._counts(round_id, purpose)
+                    left = self._counts(round_id, purpose, due_by)
                     if left[DeliveryStatus.PENDING] + left[DeliveryStatus.SENDING] == 0:
                         break
                     # Another sender holds the rest; wait for it, or for its lease to run out.
@@ -563,33 +555,3 @@ class Sender:
 
 def _failed(item: Outbound, reason: str) -> DeliveryResult:
     return DeliveryResult(item.delivery_id, DeliveryStatus.FAILED, reason=reason[:_REASON_LENGTH])
-
-
-def _status_and_error(exc: SlackApiError) -> tuple[int, str]:
-    """The HTTP status of a refused call and the error to record for it."""
-    response = exc.response
-    if response is None:
-        return 0, "no_response"
-    status = response.status_code
-    if status >= 500:
-        # Slack's edge answers these in plain text, which slack_sdk turns into a long
-        # "non-JSON format" error; the status says all there is to say.
-        return status, f"http_{status}"
-    return status, str(response.get("error") or f"http_{status}")
-
-
-def _describe(exc: BaseException) -> str:
-    reason = getattr(exc, "reason", None) or str(exc)
-    return f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
-
-
-def _retry_after(exc: SlackApiError) -> float:
-    headers = getattr(exc.response, "headers", None) or {}
-    for key, value in headers.items():
-        if key.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return max(0.0, float(raw))
-            except (TypeError, ValueError):
-                break
-    return 1.0

@@ -15,9 +15,11 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy import or_, update
 from sqlmodel import select
 
 from bot.errors import PulseError, slack_error_code
+from bot.pilots.calendar import WEEKDAYS
 from bot.pilots.schedule import Slot, next_instant
 from storage import Database
 from storage.models import Delivery, Participant, Pilot
@@ -104,6 +106,39 @@ def resolve_people(
     return roster
 
 
+def set_time_zone(db: Database, slack_user_id: str, timezone: str | None) -> int:
+    """Someone's Slack time zone changed (Slack's `user_change`): their messages follow it from
+    the next round on. Returns how many of their memberships changed."""
+    if not timezone:
+        return 0
+    with db.transaction() as session:
+        changed = session.execute(
+            update(Participant)
+            .where(
+                Participant.slack_user_id == slack_user_id,
+                or_(Participant.slack_tz.is_(None), Participant.slack_tz != timezone),
+            )
+            .values(slack_tz=timezone)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return changed or 0
+
+
+def refresh_time_zones(db: Database, client: WebClient) -> int:
+    """Everyone's time zone again, from every page of `users.list`; returns how many
+    memberships changed."""
+    zones = {
+        user["id"]: user["tz"]
+        for page in client.users_list(limit=200)
+        for user in page.get("members", [])
+        if user.get("tz")
+    }
+    with db.session() as session:
+        rows = session.exec(select(Participant.slack_user_id, Participant.slack_tz)).all()
+    stale = {user for user, timezone in rows if user in zones and zones[user] != timezone}
+    return sum(set_time_zone(db, user, zones[user]) for user in stale)
+
+
 @dataclass(frozen=True)
 class Membership:
     """One pilot a person belongs to, as their Home tab shows it."""
@@ -120,6 +155,8 @@ class Membership:
     pilot_timezone: str = "UTC"
     next_pulse: datetime | None = None  # None once the pilot has ended
     next_checkin: datetime | None = None
+    working_days: int = WEEKDAYS  # the pilot's, bit i for weekday i (0 = Monday)
+    holidays: tuple[str, ...] = ()  # the pilot's, as ISO dates
 
 
 def memberships_of(db: Database, slack_user_id: str, now: datetime) -> list[Membership]:
@@ -144,8 +181,14 @@ def memberships_of(db: Database, slack_user_id: str, now: datetime) -> list[Memb
             opted_out=participant.opted_out_at is not None,
             slack_tz=participant.slack_tz,
             pilot_timezone=pilot.timezone,
-            next_pulse=None if pilot.ended_at else next_instant(pilot, Slot.PULSE, now),
-            next_checkin=None if pilot.ended_at else next_instant(pilot, Slot.CHECKIN, now),
+            next_pulse=None
+            if pilot.ended_at
+            else next_instant(pilot, Slot.PULSE, now, participant.slack_tz),
+            next_checkin=None
+            if pilot.ended_at
+            else next_instant(pilot, Slot.CHECKIN, now, participant.slack_tz),
+            working_days=pilot.working_days or WEEKDAYS,
+            holidays=tuple(pilot.holidays or ()),
         )
         for participant, pilot in rows
     ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -14,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.errors import NotFound, PulseError, slack_error_code
+from bot.pilots.calendar import WEEKDAYS, WorkCalendar, format_working_days, parse_holidays
 from bot.pilots.goal import set_goals
 from bot.pilots.membership import source_members
 from bot.pilots.participant import Person, resolve_people
@@ -48,6 +50,8 @@ class PilotSpec:
     workflow: str | None = None
     goals: tuple[tuple[str, float], ...] = ()  # (metric, target), checked by parse_goal
     schedule: tuple[tuple[Slot, When], ...] = ()  # slots other than the defaults
+    working_days: int = WEEKDAYS  # bit i for weekday i (0 = Monday)
+    holidays: tuple[str, ...] = ()  # ISO dates
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,8 @@ class PilotSummary:
     champions: int
     created: str
     status: str = "active"  # or "ended"
+    working_days: str = "Mon–Fri"  # as people read it
+    holidays: tuple[str, ...] = ()  # ISO dates
 
 
 def split_ids(value: str | None) -> tuple[str, ...]:
@@ -80,6 +86,32 @@ def check_ids(option: str, ids: Iterable[str]) -> None:
     for user_id in ids:
         if not user_id.startswith(("U", "W")):
             raise PulseError(f"{option}: expected user IDs such as U0123ABCD, got {user_id!r}")
+
+
+def has_working_day(working_days: int, holidays: Iterable[str], today: date) -> bool:
+    """Whether people work on some day soon after `today`: a calendar whose holidays cover
+    every working day for years would leave the clock nothing to send on."""
+    if not 1 <= working_days <= 127:
+        return False
+    try:
+        WorkCalendar.of(working_days, holidays).next_working(today)
+    except PulseError:
+        return False
+    return True
+
+
+def check_calendar(working_days: int, holidays: Collection[str], today: date) -> None:
+    """Refuse working days and holidays on which nobody ever works."""
+    if not 1 <= working_days <= 127:
+        raise PulseError("--working-days: expected at least one working day, such as mon-fri")
+    for day in holidays:
+        if parse_holidays(day, "--holidays") != [day]:  # "none" reads as no date at all
+            raise PulseError(f"--holidays: expected dates as YYYY-MM-DD, got {day!r}")
+    if not has_working_day(working_days, holidays, today):
+        raise PulseError(
+            "--holidays: with these working days and holidays nobody works for over two "
+            "years; remove some holidays or add --working-days"
+        )
 
 
 def check_spec(spec: PilotSpec) -> None:
@@ -122,6 +154,7 @@ def check_spec(spec: PilotSpec) -> None:
         )
     if spec.timezone is not None:
         zone(spec.timezone)
+    check_calendar(spec.working_days, spec.holidays, utcnow().date())
 
 
 def check_leadership_channel(client: WebClient, channel_id: str) -> None:
@@ -226,6 +259,8 @@ def create_pilot(db: Database, client: WebClient, spec: PilotSpec) -> CreateResu
         # The channel and group are followed from now on, as people join and leave them.
         member_channel_id=spec.members_from_channel,
         member_group_id=spec.members_from_group,
+        working_days=spec.working_days,
+        holidays=sorted(set(spec.holidays)) or None,
     )
     for slot, at in spec.schedule:
         set_when(pilot, slot, at)
@@ -291,6 +326,8 @@ def list_pilots(session: Session) -> list[PilotSummary]:
             champions=champion_count,
             created=pilot.created_at.date().isoformat(),
             status="ended" if pilot.ended_at is not None else "active",
+            working_days=format_working_days(pilot.working_days or WEEKDAYS),
+            holidays=tuple(pilot.holidays or ()),
         )
         for pilot, member_count, champion_count in rows
     ]

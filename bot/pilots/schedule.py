@@ -10,10 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.errors import PulseError
+from bot.pilots.calendar import DAYS, calendar_of, local_slot
 from bot.pilots.period import day_label, period_of, shift, slot_in_period, zone
 from storage.models import Pilot
 
-DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -57,17 +57,6 @@ def instant(pilot: Pilot, slot: Slot, period: str) -> datetime:
     return slot_in_period(period, pilot.timezone, at.weekday, at.hour, at.minute)
 
 
-def parse_day(text: str, option: str = "--day") -> int:
-    """ "tue", "Tuesday" or "2" (1 = Monday … 7 = Sunday) → 1 (0 = Monday)."""
-    value = text.strip().lower()
-    if value.isdigit() and 1 <= int(value) <= 7:
-        return int(value) - 1
-    for index, day in enumerate(DAYS):
-        if len(value) >= 3 and day.startswith(value):
-            return index
-    raise PulseError(f"{option}: expected a weekday such as tue or Tuesday, got {text!r}")
-
-
 def parse_time(text: str, option: str = "--time") -> tuple[int, int]:
     """ "09:30" → (9, 30), in 24-hour time."""
     match = _TIME.match(text.strip())
@@ -76,11 +65,37 @@ def parse_time(text: str, option: str = "--time") -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def next_instant(pilot: Pilot, slot: Slot, now: datetime) -> datetime:
-    """When `slot` next comes: this week's if it is still ahead, else next week's."""
+def personal_instant(pilot: Pilot, slot: Slot, period: str, timezone: str | None) -> datetime:
+    """The UTC instant of `slot` in `period` for someone in `timezone` (the pilot's when
+    unknown): the pilot's weekday and time read in their own zone, off non-working days,
+    holidays and quiet hours."""
+    at = when(pilot, slot)
+    return local_slot(
+        period, at.weekday, at.hour, at.minute, person_zone(timezone, pilot), calendar_of(pilot)
+    )
+
+
+def person_zone(timezone: str | None, pilot: Pilot) -> str:
+    """The zone someone's messages follow: their own Slack time zone, else the pilot's (an
+    unknown or unusable name included)."""
+    if timezone:
+        try:
+            zone(timezone)
+            return timezone
+        except ValueError:
+            pass
+    return pilot.timezone
+
+
+def next_instant(pilot: Pilot, slot: Slot, now: datetime, timezone: str | None = None) -> datetime:
+    """When `slot` next comes for someone in `timezone` (the pilot's by default): this week's
+    if it is still ahead, else the first one after."""
     this_week = period_of(now, pilot.timezone)
-    at = instant(pilot, slot, this_week)
-    return at if at > now else instant(pilot, slot, shift(this_week, 1))
+    for weeks in range(-1, 3):
+        at = personal_instant(pilot, slot, shift(this_week, weeks), timezone)
+        if at > now:
+            return at
+    return personal_instant(pilot, slot, shift(this_week, 3), timezone)
 
 
 def local_when(moment: datetime, timezone: str | None, fallback: str) -> str:

@@ -6,30 +6,40 @@ Nothing is created until the form is valid."""
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import date, datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlmodel import Session
 
-from bot.errors import slack_error_code
+from bot.errors import PulseError, slack_error_code
+from bot.pilots.calendar import WEEKDAYS, parse_holidays
 from bot.pilots.champion import Action, may
 from bot.pilots.goal import GOAL_METRICS, goals_of
 from bot.pilots.membership import participants
-from bot.pilots.pilot import MIN_GROUP_FLOOR, CreateResult, PilotSpec, create_pilot, find_pilot
+from bot.pilots.pilot import (
+    MIN_GROUP_FLOOR,
+    CreateResult,
+    PilotSpec,
+    create_pilot,
+    find_pilot,
+    has_working_day,
+)
 from bot.pilots.schedule import Slot, When, when
 from bot.pilots.update import PilotUpdate
 from bot.views.setup import PilotForm
 from storage import Database
 from storage.models import Pilot, Role
+from storage.types import utcnow
 
 # The fields a form error is about (the view maps them to its blocks).
-NAME, TOOL, LEADERSHIP, MEMBERS, MIN_GROUP = (
+NAME, TOOL, LEADERSHIP, MEMBERS, MIN_GROUP, HOLIDAYS = (
     "name",
     "tool",
     "leadership_channel",
     "members",
     "min_group_size",
+    "holidays",
 )
 
 
@@ -63,11 +73,40 @@ def _head_count(client: WebClient, form: PilotForm) -> int:
     return count
 
 
+def _holidays_problem(form: PilotForm, today: date) -> str | None:
+    """Why the form's holidays cannot be read or used, in words for the person filling it."""
+    if not form.holidays:
+        return None
+    try:
+        days = parse_holidays(form.holidays, "Holidays")
+    except PulseError:
+        # Named: in a list of twenty dates, the one that is wrong is hard to spot.
+        pieces = form.holidays.replace(",", " ").split()
+        wrong = next((p for p in pieces if not _is_date(p)), form.holidays)
+        return (
+            f"{wrong[:40]!r} is not a date: write dates as YYYY-MM-DD, separated by commas "
+            "(e.g. 2026-12-24, 2026-12-25)."
+        )
+    if not has_working_day(form.working_days or WEEKDAYS, days, today):
+        return "With these holidays nobody works for over two years: remove some."
+    return None
+
+
+def _is_date(text: str) -> bool:
+    try:
+        return bool(parse_holidays(text))
+    except PulseError:
+        return False
+
+
 def check_form(
     db: Database, client: WebClient, form: PilotForm, *, editing: str | None
 ) -> dict[str, str]:
     """What is wrong with the form, by field; empty when it may be created (or saved)."""
     errors: dict[str, str] = {}
+    holidays = _holidays_problem(form, utcnow().date())
+    if holidays:
+        errors[HOLIDAYS] = holidays
     name = form.name.strip()
     if editing is None:
         if not name or len(name) > 80:
@@ -121,6 +160,8 @@ def spec_of(form: PilotForm, creator: str) -> PilotSpec:
             (Slot(slot), When(weekday, hour, minute))
             for slot, weekday, hour, minute in form.schedule
         ),
+        working_days=form.working_days or WEEKDAYS,
+        holidays=tuple(parse_holidays(form.holidays or "")),
     )
 
 
@@ -139,6 +180,9 @@ def update_of(form: PilotForm) -> PilotUpdate:
         schedule=tuple(
             (Slot(slot), weekday, (hour, minute)) for slot, weekday, hour, minute in form.schedule
         ),
+        working_days=form.working_days,
+        # The holidays shown are all of them: an emptied input clears them.
+        holidays=tuple(parse_holidays(form.holidays)) if form.holidays is not None else None,
     )
 
 
@@ -178,6 +222,8 @@ def form_of(session: Session, pilot: Pilot) -> PilotForm:
             for slot in (Slot.PULSE, Slot.CHECKIN, Slot.DIGEST)
             for at in (when(pilot, slot),)
         ),
+        working_days=pilot.working_days or WEEKDAYS,
+        holidays=", ".join(pilot.holidays or ()),
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from bot.errors import PulseError
+from bot.pilots.calendar import WEEKDAYS, format_holidays, format_working_days
 from bot.pilots.goal import goals_of, set_goals
 from bot.pilots.membership import (
     Membership,
@@ -32,6 +33,7 @@ from bot.pilots.participant import Person, resolve_people
 from bot.pilots.period import zone
 from bot.pilots.pilot import (
     MIN_GROUP_FLOOR,
+    check_calendar,
     check_ids,
     check_leadership_channel,
     get_pilot,
@@ -72,6 +74,8 @@ class PilotUpdate:
     goals: tuple[tuple[str, float], ...] = ()
     # Slot → (weekday or None, (hour, minute) or None)
     schedule: tuple[tuple[Slot, int | None, tuple[int, int] | None], ...] = ()
+    working_days: int | None = None  # bit i for weekday i (0 = Monday)
+    holidays: tuple[str, ...] | None = None  # all of them, as ISO dates; () clears them
 
     def people_named(self) -> list[str]:
         """Everyone the change names, to look up before anything is written."""
@@ -115,6 +119,8 @@ def check_update(change: PilotUpdate) -> None:
         zone(change.timezone)
     if change.tool is not None and not change.tool.strip():
         raise PulseError("--tool: say which AI tool the pilot adopts")
+    if change.working_days is not None and not 1 <= change.working_days <= 127:
+        raise PulseError("--working-days: expected at least one working day, such as mon-fri")
 
 
 @dataclass
@@ -170,6 +176,24 @@ def _setting(pilot: Pilot, name: str, label: str, value: object, changes: list[s
         changes.append(f"{label}: {'none' if before is None else before} → {value}")
 
 
+def _calendar(pilot: Pilot, change: PilotUpdate, changes: list[str]) -> None:
+    """Set the pilot's working days and holidays if asked and different, and say so."""
+    before = pilot.working_days or WEEKDAYS
+    if change.working_days is not None and change.working_days != before:
+        pilot.working_days = change.working_days
+        changes.append(
+            f"working days: {format_working_days(before)} → "
+            f"{format_working_days(change.working_days)}"
+        )
+    if change.holidays is None:
+        return
+    wanted, held = sorted(set(change.holidays)), sorted(pilot.holidays or ())
+    if wanted != held:
+        # A new list, not the old one changed in place: a JSON column is saved when replaced.
+        pilot.holidays = wanted or None
+        changes.append(f"holidays: {format_holidays(held)} → {format_holidays(wanted)}")
+
+
 def update_pilot(
     db: Database, client: WebClient, pilot_name: str, change: PilotUpdate, now: datetime
 ) -> UpdateResult:
@@ -179,6 +203,13 @@ def update_pilot(
         pilot = get_pilot(session, pilot_name)
     if pilot.ended_at is not None:
         raise PulseError(f"pilot {pilot.name!r} has ended; it can no longer change")
+    if change.working_days is not None or change.holidays is not None:
+        # The calendar as it will be, before Slack is asked anything.
+        check_calendar(
+            change.working_days or pilot.working_days or WEEKDAYS,
+            change.holidays if change.holidays is not None else pilot.holidays or (),
+            now.date(),
+        )
     # Slack first, outside any transaction: the channel, the sources, the people named.
     if change.leadership_channel and change.leadership_channel != pilot.leadership_channel:
         check_leadership_channel(client, change.leadership_channel)
@@ -220,6 +251,7 @@ def update_pilot(
             if after != before:
                 set_when(pilot, slot, after)
                 changes.append(f"{slot}: {before} → {after}")
+        _calendar(pilot, change, changes)
         _setting(
             pilot, "member_channel_id", "follows channel", change.members_from_channel, changes
         )

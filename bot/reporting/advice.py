@@ -97,7 +97,7 @@ def next_steps(
     try:
         output = llm.structured(prompt, data, DigestOutput)
     except ModelCallError as exc:
-        log.warning("model next steps failed (%s); using the rules", exc.reason)
+        log.warning("model next steps failed (%s); using the rules", exc.kind)
         return replace(rules_steps, note=f"{llm.name} failed: {exc.reason}")
     summary = " ".join(output.summary.split())
     actions = [" ".join(action.split()) for action in output.actions]

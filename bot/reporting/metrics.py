@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import case, distinct, func
 from sqlmodel import Session, select
 
-from bot.outreach.delivery import status_counts
+from bot.outreach.delivery import WAITING, status_counts
 from bot.outreach.round import find_round
 from bot.pilots import period as periods
 from bot.pilots.question import cached_questions
@@ -92,6 +92,8 @@ class PeriodFigures:
     delivered: int = 0
     failed: int = 0
     pending: int = 0
+    # Of `pending`: those whose own slot (or working hours) has not come yet.
+    waiting: int = 0
     responded: int | None = None
     response_rate: float | None = None
     questions: list[QuestionFigures] = field(default_factory=list)
@@ -125,6 +127,7 @@ class PeriodFigures:
             "addressed": self.addressed,
             "failed": self.failed,
             "pending": self.pending,
+            "waiting": self.waiting,
             "responded": self.responded,
             "response_rate": self.response_rate,
             "questions": [
@@ -340,7 +343,7 @@ def period_figures(
     if pulse is None:
         figures.withheld["responded"] = "no pulse this period"
     else:
-        counts = status_counts(session, pulse.id, Purpose.INVITE)
+        counts = status_counts(session, pulse.id, Purpose.INVITE, now)
         figures.addressed = sum(counts.values())
         # Members minus those the pulse went to are those paused or stopped when it went out:
         # a figure about people, so the head count is withheld when it would give that away.
@@ -352,8 +355,9 @@ def period_figures(
             )
         figures.delivered = counts.get(DeliveryStatus.SENT, 0)
         figures.failed = counts.get(DeliveryStatus.FAILED, 0)
-        figures.pending = counts.get(DeliveryStatus.PENDING, 0) + counts.get(
-            DeliveryStatus.SENDING, 0
+        figures.waiting = counts[WAITING]
+        figures.pending = (
+            counts[DeliveryStatus.PENDING] + counts[DeliveryStatus.SENDING] + figures.waiting
         )
         figures.reminded = sum(status_counts(session, pulse.id, Purpose.REMINDER).values())
         answers = round_answers(session, pulse.id)

@@ -52,7 +52,7 @@ def report_csv(report: dict[str, Any]) -> str:
             [pilot, period, metric, key, label, shown, "" if n is None else n, reason or ""]
         )
 
-    for metric in ("invited", "addressed", "failed", "pending"):
+    for metric in ("invited", "addressed", "failed", "pending", "waiting"):
         row(metric, report[metric])
     row("responded", report["responded"], reason=withheld.get("responded"))
     row("response_rate", report["response_rate"], reason=withheld.get("response_rate"))

@@ -1,8 +1,13 @@
 """The clock: once a minute, do whatever each pilot's schedule says is due.
 
 Every job is idempotent per period (a round, a reminder, a digest has a unique key), so a
-restart, a re-run or a second clock delivers nothing twice; a job that was missed while the
-clock was down runs on the next tick of the same period.
+restart, a re-run or a second clock delivers nothing twice. Every job also looks at "now" rather
+than at the tick it was meant for: a tick compares the schedule with the time and does what is
+due, so a clock that was down for an hour sends that morning's messages on its first tick, and
+one that was down for a week sends the current week's once (earlier weeks' rounds are never
+opened late: each job looks at the current period only).
+
+Time comes from `deps.clock`, so tests run a simulated fortnight by calling `tick(now)`.
 """
 
 from __future__ import annotations
@@ -16,8 +21,11 @@ from datetime import date, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.outreach.delivery import sender_id
 from bot.runtime.deps import Deps
+from bot.runtime.heartbeat import beat
 from bot.runtime.jobs import JOBS, ScheduledJob
+from bot.runtime.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,10 @@ class Clock:
         self.deps = deps
         self.jobs = tuple(jobs)
         self._done_on: dict[str, date] = {}
+        self.clock_id = sender_id()
+        self.started_at = deps.clock()
+        # When this clock last finished a tick (None: not yet), for `/healthz`.
+        self.last_tick: datetime | None = None
         # APScheduler never runs two ticks at once (max_instances=1), but a test or a CLI
         # may call `tick` beside it.
         self._lock = threading.Lock()
@@ -48,14 +60,22 @@ class Clock:
                 with self._lock:
                     if self._done_on.get(job.name) == now.date():
                         continue
-            try:
-                job.run(self.deps, now)
-            except Exception:
-                log.exception("scheduled job %s failed; it runs again on the next tick", job.name)
-                continue
+            with log_context(job=job.name):
+                try:
+                    job.run(self.deps, now)
+                except Exception:
+                    log.exception(
+                        "scheduled job %s failed; it runs again on the next tick", job.name
+                    )
+                    continue
             if job.daily:
                 with self._lock:
                     self._done_on[job.name] = now.date()
+        self.last_tick = now
+        try:
+            beat(self.deps.db, self.clock_id, self.started_at, now)
+        except Exception:
+            log.exception("could not record the clock's heartbeat")
 
     def start(self, *, interval: float = TICK_SECONDS) -> BackgroundScheduler:
         """Tick in background threads of this process, at once and then every `interval` s."""
@@ -65,8 +85,10 @@ class Clock:
             IntervalTrigger(seconds=interval),
             id="tick",
             # A tick that could not run on time (a busy or suspended process) runs once, late,
-            # rather than several times in a row: every job looks at "now" anyway.
+            # rather than several times in a row (coalesce), however late (no grace limit):
+            # every job looks at "now", so one late tick does all that the missed ones would.
             coalesce=True,
+            misfire_grace_time=None,
             max_instances=1,
             next_run_time=self.deps.clock(),
         )

@@ -3,6 +3,7 @@ built once per process and passed down explicitly."""
 
 from __future__ import annotations
 
+import contextvars
 import heapq
 import itertools
 import logging
@@ -147,6 +148,7 @@ class Deps:
             concurrency=settings.send_concurrency,
             rate=settings.send_rate,
             round_close_days=settings.round_close_days,
+            clock=self.clock,
         )
 
     def later(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
@@ -159,21 +161,32 @@ class Deps:
 
     def after(self, delay: float, work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Like `slowly`, `delay` seconds from now (at once if the process is stopping)."""
-        self.delayed.call_later(delay, lambda: work(*args, **kwargs))
+        # Taken now: the timer thread that starts it has a context of its own.
+        context = contextvars.copy_context()
+        self.delayed.call_later(delay, lambda: context.run(work, *args, **kwargs))
 
     def _submit(
         self, pool: ThreadPoolExecutor, work: Callable[..., Any], args: tuple, kwargs: dict
     ) -> Future[Any]:
 
+        # A name, never a repr: a partial's repr shows its arguments, which may be people's words.
+        func = getattr(work, "func", work)
+        name = getattr(func, "__name__", type(func).__name__)
+
         def run() -> Any:
             self.ack_first.wait_turn()
+            started = time.perf_counter()
             try:
-                return work(*args, **kwargs)
+                result = work(*args, **kwargs)
             except Exception:
-                log.exception("work after the ack failed: %s", getattr(work, "__name__", work))
+                log.exception("work after the ack failed: %s", name)
                 raise
+            log.debug("%s done in %.1f ms", name, (time.perf_counter() - started) * 1000)
+            return result
 
-        return pool.submit(run)
+        # The work's log lines name the same pilot and job as the request or tick that handed
+        # it over: worker threads do not inherit context variables by themselves.
+        return pool.submit(contextvars.copy_context().run, run)
 
     def close(self, *, wait: bool = True) -> None:
         """Finish work in hand, then release the database."""

@@ -8,7 +8,7 @@ unique keys, and the sender never takes a row another sender holds.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,10 +18,10 @@ from bot.analysis.queue import backlog
 from bot.checkins.turn import answer, expire, post_turn, unanswered
 from bot.errors import PulseError
 from bot.outreach.digest import post_digest
-from bot.outreach.reminder import send_reminder
-from bot.outreach.round import find_round
-from bot.outreach.sending import send_checkins, send_pulse, unsent
-from bot.outreach.welcome import welcome
+from bot.outreach.round import add_reminders, earliest_slot, has_reminders, lapse_unsent
+from bot.outreach.sending import open_on_schedule, send_due
+from bot.outreach.welcome import send_welcomes, welcome
+from bot.pilots.participant import refresh_time_zones
 from bot.pilots.period import period_bounds, period_of, previous, shift
 from bot.pilots.schedule import Slot, instant
 from bot.pilots.update import reconcile_all
@@ -29,6 +29,7 @@ from bot.privacy.names import sync_names
 from bot.privacy.retention import purge_raw_text
 from bot.reporting.history import History
 from bot.runtime.deps import Deps
+from bot.runtime.logs import log_context
 from storage.models import Digest, DigestStatus, Pilot, Purpose, Round, RoundKind
 
 log = logging.getLogger(__name__)
@@ -45,78 +46,101 @@ class ScheduledJob:
     daily: bool = False
 
 
-def _active_pilots(deps: Deps) -> list[Pilot]:
+def _active_pilots(deps: Deps) -> Iterator[Pilot]:
+    """The pilots that have not ended, each while its lines are logged under its name."""
     with deps.db.session() as session:
-        return list(session.exec(select(Pilot).where(Pilot.ended_at.is_(None))).all())
+        pilots = list(session.exec(select(Pilot).where(Pilot.ended_at.is_(None))).all())
+    for pilot in pilots:
+        with log_context(pilot=pilot.name):
+            yield pilot
 
 
-def _this_weeks_pulse(deps: Deps, pilot: Pilot, now: datetime) -> tuple[str, Round | None]:
-    period = period_of(now, pilot.timezone)
+def _open_rounds(deps: Deps, pilot: Pilot, kind: RoundKind, now: datetime) -> list[Round]:
+    """The pilot's rounds of `kind` still taking answers (last week's can still be open)."""
     with deps.db.session() as session:
-        return period, find_round(session, pilot.id, RoundKind.PULSE, period)
+        return list(
+            session.exec(
+                select(Round).where(
+                    Round.pilot_id == pilot.id, Round.kind == kind, Round.closes_at > now
+                )
+            ).all()
+        )
 
 
-def _due(pilot: Pilot, now: datetime, slot: Slot) -> bool:
-    """True once this period's slot has come, unless the pilot was created after it (a pilot
-    created on Thursday gets its first pulse next week, or when an operator sends one)."""
-    at = instant(pilot, slot, period_of(now, pilot.timezone))
-    return at <= now and at >= pilot.created_at
+def _rounds_on_schedule(deps: Deps, now: datetime, kind: RoundKind, slot: Slot) -> None:
+    """Open each pilot's round of `kind` once its slot comes in the earliest zone, then send
+    whatever is due: each person's message at their own slot (or one left unsent)."""
+    for pilot in _active_pilots(deps):
+        this_week = period_of(now, pilot.timezone)
+        # The next period too: its slot comes in the zones east of the pilot's (Sydney, for a
+        # pilot in London) before the pilot's own week has begun.
+        for period in (this_week, shift(this_week, 1)):
+            open_on_schedule(deps.db, pilot, kind, slot, period, now, deps.send_options)
+        for round_ in _open_rounds(deps, pilot, kind, now):
+            progress = send_due(
+                deps.db, deps.sending_client, pilot, round_, Purpose.INVITE, now, deps.send_options
+            )
+            if progress is not None:
+                log.info(
+                    "%s for %s %s: %s sent, %s failed, %s due later",
+                    kind,
+                    pilot.name,
+                    round_.period,
+                    progress.sent,
+                    progress.failed,
+                    progress.waiting,
+                )
 
 
 def pulse_job(deps: Deps, now: datetime) -> None:
-    """Open and send this period's pulse once its slot has come; finish one left unsent."""
-    for pilot in _active_pilots(deps):
-        _, round_ = _this_weeks_pulse(deps, pilot, now)
-        due = _due(pilot, now, Slot.PULSE)
-        if round_ is None and not due:
-            continue
-        if round_ is not None and unsent(deps.db, round_.id, Purpose.INVITE) == 0:
-            continue
-        result = send_pulse(
-            deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options
-        )
-        if result.progress is not None:
-            log.info(
-                "pulse for %s %s: %s sent, %s failed",
-                pilot.name,
-                result.period,
-                result.progress.sent,
-                result.progress.failed,
-            )
-
-
-def reminder_job(deps: Deps, now: datetime) -> None:
-    """Send the round's one reminder once its slot has come (or finish one left unsent)."""
-    for pilot in _active_pilots(deps):
-        period, round_ = _this_weeks_pulse(deps, pilot, now)
-        if round_ is None or round_.closes_at <= now:
-            continue
-        slot = instant(pilot, Slot.REMINDER, period)
-        # Reminding within a day of the pulse is nagging, whatever the schedule says.
-        if now < slot or (now - round_.opened_at).total_seconds() < 20 * 3600:
-            continue
-        try:
-            result = send_reminder(
-                deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options
-            )
-        except PulseError as exc:
-            log.info("no reminder for %s: %s", pilot.name, exc)
-            continue
-        if result.progress is not None:
-            log.info("reminder for %s %s: %s sent", pilot.name, period, result.progress.sent)
+    """The pulse, at each person's own slot."""
+    _rounds_on_schedule(deps, now, RoundKind.PULSE, Slot.PULSE)
 
 
 def checkin_job(deps: Deps, now: datetime) -> None:
-    """Send this period's check-in question once its slot has come; finish one left unsent."""
+    """The check-in question, at each person's own slot."""
+    _rounds_on_schedule(deps, now, RoundKind.CHECKIN, Slot.CHECKIN)
+
+
+def reminder_job(deps: Deps, now: datetime) -> None:
+    """Set up each open pulse's one reminder once the reminder's slot comes in the earliest
+    zone, then send those due: each at the person's own slot, at least 20 working hours after
+    their pulse, never to someone who has answered."""
     for pilot in _active_pilots(deps):
-        period = period_of(now, pilot.timezone)
-        with deps.db.session() as session:
-            round_ = find_round(session, pilot.id, RoundKind.CHECKIN, period)
-        if round_ is None and not _due(pilot, now, Slot.CHECKIN):
-            continue
-        if round_ is not None and unsent(deps.db, round_.id, Purpose.INVITE) == 0:
-            continue
-        send_checkins(deps.db, deps.sending_client, pilot.name, now=now, options=deps.send_options)
+        for round_ in _open_rounds(deps, pilot, RoundKind.PULSE, now):
+            with deps.db.session() as session:
+                set_up = has_reminders(session, round_.id)
+                first = (
+                    None
+                    if set_up
+                    else earliest_slot(session, pilot, Slot.REMINDER, round_.period, now)
+                )
+            if first is not None and first <= now:
+                add_reminders(deps.db, pilot, round_, now, slot=Slot.REMINDER)
+            progress = send_due(
+                deps.db,
+                deps.sending_client,
+                pilot,
+                round_,
+                Purpose.REMINDER,
+                now,
+                deps.send_options,
+            )
+            if progress is not None:
+                log.info(
+                    "reminder for %s %s: %s sent, %s due later",
+                    pilot.name,
+                    round_.period,
+                    progress.sent,
+                    progress.waiting,
+                )
+
+
+def welcome_job(deps: Deps, now: datetime) -> None:
+    """Send the welcome DMs that waited for their people's working hours."""
+    sent = send_welcomes(deps.db, deps.client, now)
+    if sent:
+        log.info("%s welcome DMs sent", sent)
 
 
 def analysis_job(deps: Deps, now: datetime) -> None:
@@ -136,9 +160,14 @@ def checkin_turn_job(deps: Deps, now: datetime) -> None:
 
 
 def expiry_job(deps: Deps, now: datetime) -> None:
+    """End the check-ins of closed rounds, and let go of the messages still due when their round
+    closed (someone whose working hours never came while it was open)."""
     expired = expire(deps.db, now)
     if expired:
         log.info("%s check-ins ended with their round", expired)
+    lapsed = lapse_unsent(deps.db, now)
+    if lapsed:
+        log.info("%s messages not sent: their round closed first", lapsed)
 
 
 # A digest that Slack refused (the bot not in the channel, say) is tried again after this long,
@@ -190,13 +219,21 @@ def membership_job(deps: Deps, now: datetime) -> None:
     accounts (daily: the events catch the rest as they happen); welcome those who joined."""
     for pilot_name, change in reconcile_all(deps.db, deps.client, now).items():
         if change:
-            welcome(deps.db, deps.client, pilot_name, change.joined)
+            welcome(deps.db, deps.client, pilot_name, change.joined, now)
             log.info(
                 "%s: %s joined, %s left since the events last said",
                 pilot_name,
                 len(change.joined),
                 len(change.left),
             )
+
+
+def time_zone_job(deps: Deps, now: datetime) -> None:
+    """Learn each person's time zone again (daily; Slack's `user_change` tells us as it
+    happens, this catches what was missed)."""
+    changed = refresh_time_zones(deps.db, deps.client)
+    if changed:
+        log.info("%s people's time zones changed", changed)
 
 
 def names_job(deps: Deps, now: datetime) -> None:
@@ -219,12 +256,14 @@ JOBS: tuple[ScheduledJob, ...] = (
     ScheduledJob("pulse", pulse_job),
     ScheduledJob("reminder", reminder_job),
     ScheduledJob("check-in", checkin_job),
+    ScheduledJob("welcomes", welcome_job),
     ScheduledJob("analysis backlog", analysis_job),
     ScheduledJob("check-in turns", checkin_turn_job),
     ScheduledJob("check-in expiry", expiry_job),
     ScheduledJob("digest", digest_job),
     ScheduledJob("kept weeks", history_job, daily=True),
     ScheduledJob("members", membership_job, daily=True),
+    ScheduledJob("time zones", time_zone_job, daily=True),
     ScheduledJob("workspace names", names_job, daily=True),
     ScheduledJob("retention", retention_job, daily=True),
 )

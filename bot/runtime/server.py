@@ -10,6 +10,8 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
 
 import uvicorn
 from slack_bolt import App
@@ -23,7 +25,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.runtime.deps import AckFirst
+from bot.runtime.heartbeat import STALE
 from storage import Database
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +35,48 @@ log = logging.getLogger(__name__)
 GRACEFUL_SECONDS = 25
 
 
+class ClockState(Protocol):
+    """What `/healthz` reads of a clock ticking in this process (`bot.runtime.clock.Clock`)."""
+
+    @property
+    def last_tick(self) -> datetime | None: ...
+
+    @property
+    def started_at(self) -> datetime: ...
+
+
+def clock_health(clock: ClockState, now: datetime) -> dict[str, Any]:
+    """The clock's part of `/healthz`: its last tick, how long ago, and whether that is longer
+    than a running clock ever takes (`heartbeat.STALE`)."""
+    last_tick = clock.last_tick
+    # Before the first tick, a clock is stale once its first tick is overdue by as much.
+    since = now - (last_tick or clock.started_at)
+    return {
+        "last_tick": last_tick.isoformat() if last_tick is not None else None,
+        "age_seconds": round(since.total_seconds(), 1) if last_tick is not None else None,
+        "stale": since > STALE,
+    }
+
+
 def build_web_app(
-    bolt_app: App, db: Database, signing_secret: str, *, gate: AckFirst | None = None
+    bolt_app: App,
+    db: Database,
+    signing_secret: str,
+    *,
+    gate: AckFirst | None = None,
+    clock: ClockState | None = None,
+    now: Callable[[], datetime] = utcnow,
 ) -> Starlette:
     """The ASGI app: Slack's single request URL and a health check.
 
     The signature is checked here before the body is parsed, so an unsigned or tampered
     request is a 401 whatever it holds, and a signed but malformed one a 400, never a 5xx.
     Bolt checks it again in its own middleware.
+
+    `/healthz` is 200 while the database answers and 503 otherwise (the operator contract);
+    with `clock`, the clock ticking in this process, it also reports the clock's heartbeat. A
+    stale clock does not make it 503: a load balancer that took this process out of service
+    would stop Slack's requests, which do not need the clock, and fix nothing.
     """
     verifier = SignatureVerifier(signing_secret)
 
@@ -77,7 +115,10 @@ def build_web_app(
 
     async def healthz(_request: Request) -> Response:
         ok = await run_in_threadpool(db.ping)
-        return JSONResponse({"ok": ok}, status_code=200 if ok else 503)
+        health: dict[str, Any] = {"ok": ok}
+        if clock is not None:
+            health["clock"] = clock_health(clock, now())
+        return JSONResponse(health, status_code=200 if ok else 503)
 
     return Starlette(
         routes=[
@@ -124,10 +165,17 @@ class BackgroundServer:
     """
 
     def __init__(
-        self, bolt_app: App, db: Database, signing_secret: str, *, gate: AckFirst | None = None
+        self,
+        bolt_app: App,
+        db: Database,
+        signing_secret: str,
+        *,
+        gate: AckFirst | None = None,
+        clock: ClockState | None = None,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.server = http_server(
-            build_web_app(bolt_app, db, signing_secret, gate=gate),
+            build_web_app(bolt_app, db, signing_secret, gate=gate, clock=clock, now=now),
             host="127.0.0.1",
             port=0,
             access_log=False,
@@ -167,7 +215,11 @@ def run_socket_mode(
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-    handler = SocketModeHandler(bolt_app, app_token=app_token, logger=log)
+    # The Socket Mode client logs every envelope it receives or sends (DM texts, modal values)
+    # at DEBUG, so it keeps a logger under `slack_sdk`, which is held at WARNING, not ours.
+    handler = SocketModeHandler(
+        bolt_app, app_token=app_token, logger=logging.getLogger("slack_sdk.socket_mode")
+    )
     handler.connect()
     log.info("connected to Slack over Socket Mode")
     if on_connected is not None:

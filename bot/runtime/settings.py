@@ -127,6 +127,13 @@ def _log_level(value: str) -> str:
     return value
 
 
+def _log_format(value: str) -> str:
+    value = value.lower()
+    if value not in ("text", "json"):
+        raise ValueError(f"expected text or json, got {value!r}")
+    return value
+
+
 def _database_url(value: str) -> str:
     try:
         url = make_url(value)
@@ -253,6 +260,8 @@ class Settings(BaseSettings):
     # Seconds the model may take to answer (the SDK retries once).
     openai_timeout: Annotated[float, _between(1, 20)] = 20.0
     log_level: Annotated[str, AfterValidator(_log_level)] = "INFO"
+    # `text` for a person reading a terminal, `json` (one object per line) for a log platform.
+    log_format: Annotated[str, AfterValidator(_log_format)] = "text"
     # People who may do everything on every pilot (create, end, send now), besides each
     # pilot's own champions and admins.
     admin_user_ids: Annotated[tuple[str, ...], BeforeValidator(_user_ids)] = ()

@@ -5,8 +5,6 @@ the sender retries its own calls through the pace all its workers share."""
 
 from __future__ import annotations
 
-import logging
-
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -19,8 +17,6 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot.runtime.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 class GatewayErrorRetryHandler(RetryHandler):
@@ -77,5 +73,7 @@ def build_client(settings: Settings, *, retries: bool = True, timeout: int = 15)
         base_url=settings.slack_api_url,
         timeout=timeout,
         retry_handlers=retry_handlers() if retries else [],
-        logger=log,
+        # No logger of ours: the SDK logs every request's and response's body at DEBUG (people's
+        # words among them), so it keeps its own, under `slack_sdk`, which `bot.runtime.logs`
+        # holds at WARNING whatever LOG_LEVEL says.
     )

@@ -6,12 +6,13 @@ and the server checks every role again when a button is pressed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, Protocol
 
-from bot.pilots.period import local_day
+from bot.pilots.calendar import WEEKDAYS, format_working_days
+from bot.pilots.period import PeriodError, day_label, local_day, zone
 from bot.views.blocks import Blocks, button, context_block, header_block, text_block
 from bot.views.preferences import RESUME_ACTION, controls, stop_button, subject_value
 from bot.views.setup import EDIT_PILOT_ACTION, NEW_PILOT_ACTION
@@ -28,6 +29,8 @@ MAX_BLOCKS = 100
 MAX_PARTICIPATING = 20  # 2 blocks each
 MAX_MANAGED = 15  # 2 blocks each
 MAX_WORDS = 5  # 1 block each
+# The holidays a participant sees: the next few, coming soon enough to matter.
+MAX_HOLIDAYS, HOLIDAYS_AHEAD_DAYS = 3, 60
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class ParticipantPilot:
     paused_until: str | None = None  # set only while paused, e.g. "Wed 9 Dec"
     next_pulse: str | None = None
     next_checkin: str | None = None
+    working_days: str | None = None  # e.g. "Sun–Thu"; None: Monday to Friday
+    holidays: tuple[str, ...] = ()  # the next few, e.g. "Thu 24 Dec"
 
     @property
     def state(self) -> str:
@@ -131,9 +136,12 @@ def participant_pilot(
     *,
     next_pulse: str | None = None,
     next_checkin: str | None = None,
+    working_days: int = WEEKDAYS,
+    holidays: Iterable[str] = (),
 ) -> ParticipantPilot:
     """A `Membership` as the Home tab shows it: paused only while the pause lasts, its end as
-    a day in the person's time zone."""
+    a day in the person's time zone; the pilot's working days unless Monday to Friday, and its
+    next holidays (ISO dates) from the person's today."""
     paused = (
         not membership.opted_out
         and membership.paused_until is not None
@@ -153,7 +161,23 @@ def participant_pilot(
         ),
         next_pulse=next_pulse,
         next_checkin=next_checkin,
+        working_days=format_working_days(working_days) if working_days != WEEKDAYS else None,
+        holidays=_upcoming(holidays, now, membership.slack_tz),
     )
+
+
+def _upcoming(holidays: Iterable[str], now: datetime, timezone: str | None) -> tuple[str, ...]:
+    """The next few of `holidays` from today where the person is, as short days."""
+    try:
+        today = now.astimezone(zone(timezone)).date() if timezone else now.date()
+    except PeriodError:
+        today = now.date()
+    ahead = sorted(
+        day
+        for day in (date.fromisoformat(text) for text in holidays)
+        if 0 <= (day - today).days <= HOLIDAYS_AHEAD_DAYS
+    )
+    return tuple(day_label(datetime.combine(day, time())) for day in ahead[:MAX_HOLIDAYS])
 
 
 def escape(text: str) -> str:
@@ -239,7 +263,14 @@ def _state_text(pilot: ParticipantPilot) -> str:
     if pilot.next_checkin:
         parts.append(f"next check-in: *{escape(pilot.next_checkin)}*")
     when = f"\n{' · '.join(parts)} (your time)" if parts else ""
-    return f"Right now you get the weekly pulse.{when}"
+    days = []
+    if pilot.working_days:
+        days.append(f"Working days: {escape(pilot.working_days)}")
+    if pilot.holidays:
+        no = "no" if days else "No"
+        days.append(f"{no} messages on {escape(', '.join(pilot.holidays))} (holidays)")
+    off = f"\n{' · '.join(days)}" if days else ""
+    return f"Right now you get the weekly pulse.{when}{off}"
 
 
 def _controls(pilot: ParticipantPilot) -> dict[str, Any]:

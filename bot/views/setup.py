@@ -5,13 +5,23 @@ block ids (so the server can put an error under any of them), and reading it bac
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.pilots.calendar import WEEKDAYS
 from bot.views.blocks import Blocks, context_block, header_block, text_block
+from bot.views.form import (
+    FormReader,
+    checkboxes,
+    input_block,
+    number_input,
+    number_text,
+    placeholder_text,
+    plain_text,
+    select_option,
+    text_input,
+)
 
 SETUP_CALLBACK = "pilot_setup"
 NEW_PILOT_ACTION = "home_new_pilot"
@@ -35,9 +45,8 @@ CHECKIN_DAY_BLOCK = "setup_checkin_day"
 CHECKIN_TIME_BLOCK = "setup_checkin_time"
 DIGEST_DAY_BLOCK = "setup_digest_day"
 DIGEST_TIME_BLOCK = "setup_digest_time"
-
-# Every input block has one element, always with this action id.
-ELEMENT = "value"
+WORKING_DAYS_BLOCK = "setup_working_days"
+HOLIDAYS_BLOCK = "setup_holidays"
 # The user-group picker's "none" choice: a single select cannot be emptied once chosen.
 NO_GROUP = "-"
 
@@ -57,7 +66,7 @@ DEFAULT_SCHEDULE: dict[str, tuple[int, int, int]] = {
     "digest": (0, 11, 0),
 }
 _SLOT_LABELS = {"pulse": "Pulse", "checkin": "Check-in", "digest": "Digest"}
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_HOLIDAYS_LENGTH = 3000  # a plain_text_input's most: about 250 dates
 _MAX_OPTIONS = 100  # a static_select's options
 
 
@@ -100,91 +109,22 @@ class PilotForm:
     min_group_size: int = MIN_GROUP_DEFAULT
     goals: tuple[tuple[str, float], ...] = ()  # ("weekly_usage", 0.7): shares are 0..1
     schedule: tuple[tuple[str, int, int, int], ...] = ()  # (slot, weekday 0=Mon, hour, minute)
+    # Bit i for weekday i (0 = Monday); None: not in the form (Mon–Fri for a new pilot, left as
+    # it is when editing).
+    working_days: int | None = None
+    # As typed (dates as YYYY-MM-DD, checked by `bot.pilots.setup`); "" clears them, None: not
+    # in the form.
+    holidays: str | None = None
 
 
 # -- building ----------------------------------------------------------------------------------
 
 
-def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text[:limit], "emoji": True}
-
-
-def _placeholder(text: str) -> dict[str, Any]:
-    return _plain(text, 150)
-
-
-def _input(
-    block_id: str,
-    label: str,
-    element: dict[str, Any],
-    *,
-    optional: bool = True,
-    hint: str | None = None,
-) -> dict[str, Any]:
-    block: dict[str, Any] = {
-        "type": "input",
-        "block_id": block_id,
-        "optional": optional,
-        "label": _plain(label, 2000),
-        "element": {**element, "action_id": ELEMENT},
-    }
-    if hint:
-        block["hint"] = _plain(hint, 2000)
-    return block
-
-
-def _text_input(
-    initial: str | None, *, max_length: int, placeholder: str | None = None
-) -> dict[str, Any]:
-    element: dict[str, Any] = {
-        "type": "plain_text_input",
-        "multiline": False,
-        "max_length": max_length,
-    }
-    if initial:
-        element["initial_value"] = initial[:max_length]
-    if placeholder:
-        element["placeholder"] = _placeholder(placeholder)
-    return element
-
-
-def _number(value: float) -> str:
-    """A number as a number input shows it: 70, 3.5, 1000000; never 70.0, 1e+06 nor
-    0.30000000000000004."""
-    text = f"{round(value, 4):.4f}".rstrip("0").rstrip(".")
-    return "0" if text == "-0" else text
-
-
-def _number_input(
-    initial: float | None, *, decimals: bool, low: float, high: float | None, placeholder: str
-) -> dict[str, Any]:
-    if initial is not None:
-        # A value set outside the modal's range (the command line allows more) still shows,
-        # so Slack accepts the view; `read_setup` asks for a value within the range.
-        low = min(low, initial)
-        high = max(high, initial) if high is not None else None
-    element: dict[str, Any] = {
-        "type": "number_input",
-        "is_decimal_allowed": decimals,
-        "min_value": _number(low),
-        "placeholder": _placeholder(placeholder),
-    }
-    if high is not None:
-        element["max_value"] = _number(high)
-    if initial is not None:
-        element["initial_value"] = _number(initial)
-    return element
-
-
-def _option(text: str, value: str) -> dict[str, Any]:
-    return {"text": _plain(text, 75), "value": value[:150]}
-
-
 def _day_select(weekday: int) -> dict[str, Any]:
-    options = [_option(day, str(index)) for index, day in enumerate(DAYS)]
+    options = [select_option(day, str(index)) for index, day in enumerate(DAYS)]
     return {
         "type": "static_select",
-        "placeholder": _placeholder("Choose a day"),
+        "placeholder": placeholder_text("Choose a day"),
         "options": options,
         "initial_option": options[weekday % 7],
     }
@@ -193,7 +133,7 @@ def _day_select(weekday: int) -> dict[str, Any]:
 def _time_picker(hour: int, minute: int) -> dict[str, Any]:
     return {
         "type": "timepicker",
-        "placeholder": _placeholder("Choose a time"),
+        "placeholder": placeholder_text("Choose a time"),
         "initial_time": f"{hour:02d}:{minute:02d}",
     }
 
@@ -201,7 +141,7 @@ def _time_picker(hour: int, minute: int) -> dict[str, Any]:
 def _users_select(initial: Sequence[str], placeholder: str) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "multi_users_select",
-        "placeholder": _placeholder(placeholder),
+        "placeholder": placeholder_text(placeholder),
     }
     if initial:
         element["initial_users"] = list(initial)
@@ -220,11 +160,11 @@ def _group_select(groups: Sequence[tuple[str, str]], current: str | None) -> dic
     if len(listed) > _MAX_OPTIONS - 1:
         chosen = [g for g in listed if g[0] == current]
         listed = chosen + [g for g in listed if g[0] != current][: _MAX_OPTIONS - 1 - len(chosen)]
-    options = [_option("No user group", NO_GROUP)]
-    options += [_option(name or group_id, group_id) for group_id, name in listed]
+    options = [select_option("No user group", NO_GROUP)]
+    options += [select_option(name or group_id, group_id) for group_id, name in listed]
     element: dict[str, Any] = {
         "type": "static_select",
-        "placeholder": _placeholder("Choose a user group"),
+        "placeholder": placeholder_text("Choose a user group"),
         "options": options,
     }
     for option in options:
@@ -270,10 +210,10 @@ def setup_modal(
             )
         )
         blocks.append(
-            _input(
+            input_block(
                 NAME_BLOCK,
                 "Pilot name",
-                _text_input(form.name, max_length=80, placeholder="e.g. support-copilot"),
+                text_input(form.name, max_length=80, placeholder="e.g. support-copilot"),
                 optional=False,
                 hint="Short and unique: it names the pilot in /pilot-status and the digest.",
             )
@@ -281,16 +221,16 @@ def setup_modal(
     else:
         blocks.append(text_block(f"*Pilot*: {_escape(editing)}"))
     blocks += [
-        _input(
+        input_block(
             TOOL_BLOCK,
             "AI tool",
-            _text_input(form.tool, max_length=200, placeholder="e.g. GitHub Copilot"),
+            text_input(form.tool, max_length=200, placeholder="e.g. GitHub Copilot"),
             optional=False,
         ),
-        _input(
+        input_block(
             WORKFLOW_BLOCK,
             "Workflow it should help with",
-            _text_input(form.workflow, max_length=300, placeholder="e.g. answering tickets"),
+            text_input(form.workflow, max_length=300, placeholder="e.g. answering tickets"),
             hint="One workflow, in a few words: the check-ins ask about it.",
         ),
         _leadership(form),
@@ -301,12 +241,12 @@ def setup_modal(
             "are followed: people who join them join the pilot, people who leave get no more "
             "messages."
         ),
-        _input(
+        input_block(
             MEMBERS_CHANNEL_BLOCK,
             "Members from a channel",
             {
                 "type": "multi_conversations_select",
-                "placeholder": _placeholder("Choose a channel"),
+                "placeholder": placeholder_text("Choose a channel"),
                 "max_selected_items": 1,
                 "filter": _channel_filter(),
                 **(
@@ -320,7 +260,7 @@ def setup_modal(
     ]
     if groups or form.members_group:
         blocks.append(
-            _input(
+            input_block(
                 MEMBERS_GROUP_BLOCK,
                 "Members from a user group",
                 _group_select(groups, form.members_group),
@@ -328,23 +268,23 @@ def setup_modal(
             )
         )
     blocks += [
-        _input(
+        input_block(
             MEMBERS_BLOCK,
             "People",
             _users_select(form.members, "Choose people"),
             hint="People picked by hand stay members whatever the channel or group says.",
         ),
-        _input(
+        input_block(
             CHAMPIONS_BLOCK,
             "Champions",
             _users_select(form.champions, "Choose champions"),
             hint="They see the pilot's totals, nudge, and edit it. They are asked questions "
             "only if they are members too.",
         ),
-        _input(
+        input_block(
             MIN_GROUP_BLOCK,
             "Minimum group size",
-            _number_input(
+            number_input(
                 form.min_group_size,
                 decimals=False,
                 low=MIN_GROUP_LOW,
@@ -361,10 +301,10 @@ def setup_modal(
     for goal in GOALS:
         value = _goal_value(form, goal.key)
         blocks.append(
-            _input(
+            input_block(
                 goal.block_id,
                 goal.label,
-                _number_input(
+                number_input(
                     value * goal.scale if value is not None else None,
                     decimals=True,
                     low=goal.low,
@@ -376,7 +316,7 @@ def setup_modal(
         )
     others = [(key, value) for key, value in form.goals if key not in GOAL_BLOCKS]
     if others:
-        shown = ", ".join(f"{key} {_number(value)}" for key, value in others)
+        shown = ", ".join(f"{key} {number_text(value)}" for key, value in others)
         blocks.append(context_block(f"Other goals, kept as they are: {_escape(shown)}"[:3000]))
     zone = f" ({timezone})" if timezone else ""
     blocks += [
@@ -387,28 +327,73 @@ def setup_modal(
     for slot in SLOTS:
         weekday, hour, minute = _slot(form, slot)
         day_block, time_block = SCHEDULE_BLOCKS[slot]
-        blocks.append(_input(day_block, f"{_SLOT_LABELS[slot]} day", _day_select(weekday)))
-        blocks.append(_input(time_block, f"{_SLOT_LABELS[slot]} time", _time_picker(hour, minute)))
+        blocks.append(input_block(day_block, f"{_SLOT_LABELS[slot]} day", _day_select(weekday)))
+        blocks.append(
+            input_block(time_block, f"{_SLOT_LABELS[slot]} time", _time_picker(hour, minute))
+        )
+    blocks += _calendar(form)
     return {
         "type": "modal",
         "callback_id": SETUP_CALLBACK,
         "private_metadata": json.dumps({"editing": editing}),
-        "title": _plain("Edit pilot" if editing is not None else "New pilot", 24),
-        "submit": _plain("Save" if editing is not None else "Create", 24),
-        "close": _plain("Cancel", 24),
+        "title": plain_text("Edit pilot" if editing is not None else "New pilot", 24),
+        "submit": plain_text("Save" if editing is not None else "Create", 24),
+        "close": plain_text("Cancel", 24),
         "blocks": blocks,
     }
+
+
+def _calendar(form: PilotForm) -> Blocks:
+    """The days people work and the holidays: a message due on any other day comes on the
+    next working day instead."""
+    mask = WEEKDAYS if form.working_days is None else form.working_days
+    days = checkboxes(
+        [(day, str(index)) for index, day in enumerate(DAYS)],
+        [str(index) for index in range(7) if mask >> index & 1],
+    )
+    holidays = text_input(
+        _fit_dates(form.holidays or "", _HOLIDAYS_LENGTH),
+        max_length=_HOLIDAYS_LENGTH,
+        placeholder="e.g. 2026-12-24, 2026-12-25",
+        multiline=True,
+    )
+    return [
+        input_block(
+            WORKING_DAYS_BLOCK,
+            "Working days",
+            days,
+            optional=False,
+            hint="No message comes on another day: one due then comes on the next working "
+            "day, at the same time, in each person's own time zone.",
+        ),
+        input_block(
+            HOLIDAYS_BLOCK,
+            "Holidays",
+            holidays,
+            hint="Dates as YYYY-MM-DD, separated by commas. Nobody gets a message on them: it "
+            "comes on the next working day.",
+        ),
+    ]
+
+
+def _fit_dates(text: str, limit: int) -> str:
+    """`text` within `limit` characters, by whole dates: the earliest go first, as the past
+    matters least (only a list set from the command line can be this long)."""
+    if len(text) <= limit:
+        return text
+    kept = text[-limit:]
+    return kept[next((i for i, c in enumerate(kept) if c in ", \n"), len(kept)) :].lstrip(", \n")
 
 
 def _leadership(form: PilotForm) -> dict[str, Any]:
     element: dict[str, Any] = {
         "type": "conversations_select",
-        "placeholder": _placeholder("Choose a channel"),
+        "placeholder": placeholder_text("Choose a channel"),
         "filter": _channel_filter(),
     }
     if form.leadership_channel:
         element["initial_conversation"] = form.leadership_channel
-    return _input(
+    return input_block(
         LEADERSHIP_BLOCK,
         "Leadership channel (the weekly digest goes here)",
         element,
@@ -435,122 +420,12 @@ def editing_of(view: dict[str, Any]) -> str | None:
     return editing
 
 
-class _Reader:
-    """Reads `view["state"]["values"]` block by block, collecting errors instead of raising."""
-
-    def __init__(self, view: Any) -> None:
-        state = view.get("state") if isinstance(view, dict) else None
-        values = state.get("values") if isinstance(state, dict) else None
-        self.values: dict[str, Any] = values if isinstance(values, dict) else {}
-        self.errors: dict[str, str] = {}
-
-    def element(self, block_id: str) -> dict[str, Any]:
-        elements = self.values.get(block_id)
-        if not isinstance(elements, dict):
-            return {}
-        element = elements.get(ELEMENT)
-        if element is None and len(elements) == 1:
-            element = next(iter(elements.values()))
-        return element if isinstance(element, dict) else {}
-
-    def fail(self, block_id: str, message: str) -> None:
-        self.errors.setdefault(block_id, message)
-
-    def text(self, block_id: str) -> str | None:
-        value = self.element(block_id).get("value")
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            self.fail(block_id, "This could not be read; type it again.")
-            return None
-        return value.strip() or None
-
-    def conversation(self, block_id: str) -> str | None:
-        element = self.element(block_id)
-        if "selected_conversations" in element:
-            chosen = self._ids(block_id, element.get("selected_conversations"))
-            if len(chosen) > 1:
-                self.fail(block_id, "Choose one channel.")
-            return chosen[0] if chosen else None
-        value = element.get("selected_conversation", element.get("selected_channel"))
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str):
-            self.fail(block_id, "This channel could not be read; choose it again.")
-            return None
-        return value
-
-    def users(self, block_id: str) -> tuple[str, ...]:
-        return self._ids(block_id, self.element(block_id).get("selected_users"))
-
-    def _ids(self, block_id: str, value: Any) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(block_id, "This could not be read; choose again.")
-            return ()
-        return tuple(dict.fromkeys(v for v in value if v))
-
-    def option(self, block_id: str) -> str | None:
-        selected = self.element(block_id).get("selected_option")
-        if selected is None:
-            return None
-        value = selected.get("value") if isinstance(selected, dict) else None
-        if not isinstance(value, str):
-            self.fail(block_id, "This choice could not be read; choose again.")
-            return None
-        return value
-
-    def number(self, block_id: str, low: float, high: float | None, *, whole: bool) -> float | None:
-        raw = self.element(block_id).get("value")
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            return None
-        span = (
-            f"from {_number(low)} to {_number(high)}"
-            if high is not None
-            else f"of at least {_number(low)}"
-        )
-        wanted = f"Enter a whole number {span}." if whole else f"Enter a number {span}."
-        try:
-            value = float(str(raw).strip())
-        except ValueError:
-            self.fail(block_id, wanted)
-            return None
-        if (
-            not math.isfinite(value)
-            or (whole and not value.is_integer())
-            or value < low
-            or (high is not None and value > high)
-        ):
-            self.fail(block_id, wanted)
-            return None
-        return value
-
-    def day(self, block_id: str) -> int | None:
-        value = self.option(block_id)
-        if value is None:
-            return None
-        if value not in {str(index) for index in range(7)}:
-            self.fail(block_id, "Choose a day of the week.")
-            return None
-        return int(value)
-
-    def time(self, block_id: str) -> tuple[int, int] | None:
-        value = self.element(block_id).get("selected_time")
-        if value is None or value == "":
-            return None
-        match = _TIME.match(value) if isinstance(value, str) else None
-        if not match:
-            self.fail(block_id, "Enter a time such as 09:30 (24-hour).")
-            return None
-        return int(match.group(1)), int(match.group(2))
-
-
 def read_setup(view: dict[str, Any]) -> tuple[PilotForm, dict[str, str]]:
     """The form as submitted (`view["state"]["values"]`), and errors for input that cannot be
     read (block_id → message): a number out of range or not a number, a time not HH:MM, a day
-    that is not one. Empty or missing inputs are None or (); this never raises."""
-    read = _Reader(view)
+    that is not one, no working day. Empty or missing inputs are None or (); this never
+    raises. The holidays are read as typed: `bot.pilots.setup` checks the dates."""
+    read = FormReader(view)
     try:
         editing = editing_of(view) if isinstance(view, dict) else None
     except ValueError:
@@ -575,11 +450,27 @@ def read_setup(view: dict[str, Any]) -> tuple[PilotForm, dict[str, str]]:
         min_group_size=int(minimum) if minimum is not None else MIN_GROUP_DEFAULT,
         goals=tuple(goals),
         schedule=tuple(_schedule(read)),
+        working_days=_working_days(read),
+        holidays=read.typed(HOLIDAYS_BLOCK),
     )
     return form, read.errors
 
 
-def _schedule(read: _Reader) -> Iterable[tuple[str, int, int, int]]:
+def _working_days(read: FormReader) -> int | None:
+    """The ticked days as a mask (bit i for weekday i); none ticked is an error."""
+    ticked = read.checked(WORKING_DAYS_BLOCK)
+    if ticked is None:
+        return None
+    if any(value not in {str(index) for index in range(7)} for value in ticked):
+        read.fail(WORKING_DAYS_BLOCK, "Choose days of the week.")
+        return None
+    if not ticked:
+        read.fail(WORKING_DAYS_BLOCK, "Choose at least one working day.")
+        return None
+    return sum(1 << int(value) for value in ticked)
+
+
+def _schedule(read: FormReader) -> Iterable[tuple[str, int, int, int]]:
     """Each slot whose day and time were both given; one without the other is an error."""
     for slot in SLOTS:
         day_block, time_block = SCHEDULE_BLOCKS[slot]

@@ -95,10 +95,12 @@ def status_blocks(figures: PeriodFigures, voices: Voices | None = None) -> Block
         blocks.append(text_block("No pulse has gone out this period yet."))
     else:
         state = "open" if figures.round_open else "closed"
+        sending = figures.pending - figures.waiting
         delivery = (
             f"*Pulse ({state})*: sent to {figures.addressed} · delivered {figures.delivered} · "
             f"failed {figures.failed}"
-            + (f" · still sending {figures.pending}" if figures.pending else "")
+            + (f" · still sending {sending}" if sending else "")
+            + (f" · {figures.waiting} due later, in their own morning" if figures.waiting else "")
         )
         blocks.append(text_block(delivery))
         if figures.responded is None:

@@ -8,7 +8,6 @@ parsers (`add_commands`) beside the code that runs them.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from urllib.error import URLError
@@ -18,28 +17,14 @@ from slack_sdk.errors import SlackApiError
 from bot import __version__
 from bot.errors import PulseError
 from bot.pilots.period import PeriodError
-from bot.runtime.cli import outreach, pilots, reporting, service, usage, words
+from bot.runtime.cli import doctor, outreach, pilots, reporting, service, usage, words
 from bot.runtime.cli.common import Failure
+from bot.runtime.logs import configure_logging
 from bot.runtime.settings import Settings, SettingsError
 from storage import DatabaseError
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
-
-
-def _configure_logging(level: str, *, long_running: bool) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if not long_running:
-        # A one-shot command reports its own failure in one line; the SDK's error log of the
-        # same failure would only repeat it.
-        logging.getLogger("bot.runtime.slack_client").setLevel(logging.CRITICAL)
-    # The SDKs are chatty at INFO about every retry; their warnings are enough.
-    for noisy in ("slack_sdk", "slack_bolt", "httpx", "openai", "apscheduler.executors", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     usage.add_commands(commands)
     words.add_question_commands(commands)
     service.add_commands(commands)
+    doctor.add_commands(commands)
     return parser
 
 
@@ -76,10 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        level = Settings.from_env().log_level
+        settings = Settings.from_env()
+        level, log_format = settings.log_level, settings.log_format
     except SettingsError:
-        level = "INFO"  # the command itself reports the bad setting
-    _configure_logging(level, long_running=args.command in ("serve", "scheduler"))
+        level, log_format = "INFO", "text"  # the command itself reports the bad setting
+    configure_logging(level, log_format, long_running=args.command in ("serve", "scheduler"))
     try:
         return args.handler(args)
     except (SettingsError, PulseError, DatabaseError, PeriodError, Failure) as exc:

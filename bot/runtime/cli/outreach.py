@@ -34,6 +34,11 @@ def _print_send(result: Any, what: str) -> None:
         f"({progress.per_second:.0f}/s"
         + (f", {progress.rate_limited} rate-limited" if progress.rate_limited else "")
         + ")"
+        + (
+            f"; {progress.waiting} more go out as their own working hours come"
+            if progress.waiting
+            else ""
+        )
     )
 
 

@@ -18,6 +18,13 @@ from storage.types import utcnow
 
 
 def cmd_pilot_create(args: argparse.Namespace) -> int:
+    from bot.pilots.calendar import (
+        WEEKDAYS,
+        format_holidays,
+        format_working_days,
+        parse_holidays,
+        parse_working_days,
+    )
     from bot.pilots.goal import parse_goals
     from bot.pilots.pilot import PilotSpec, check_spec, create_pilot, split_ids
 
@@ -35,6 +42,10 @@ def cmd_pilot_create(args: argparse.Namespace) -> int:
         workflow=args.workflow,
         goals=tuple(parse_goals(args.goal or []).items()),
         members_from_group=args.members_from_group,
+        working_days=(
+            parse_working_days(args.working_days) if args.working_days is not None else WEEKDAYS
+        ),
+        holidays=tuple(parse_holidays(args.holidays or "")),
     )
     check_spec(spec)
     deps = slack_deps(settings)
@@ -53,6 +64,10 @@ def cmd_pilot_create(args: argparse.Namespace) -> int:
     )
     if spec.goals:
         print("  goals: " + ", ".join(f"{metric} {target:g}" for metric, target in spec.goals))
+    if spec.working_days != WEEKDAYS:
+        print(f"  working days: {format_working_days(spec.working_days)}")
+    if spec.holidays:
+        print(f"  holidays: {format_holidays(spec.holidays)}")
     for user_id, why in sorted(result.left_out.items()):
         print(f"  left out {user_id}: {why}")
     return 0
@@ -113,9 +128,10 @@ _SCHEDULE = (
 
 def cmd_pilot_update(args: argparse.Namespace) -> int:
     from bot.outreach.welcome import welcome
+    from bot.pilots.calendar import parse_day, parse_holidays, parse_working_days
     from bot.pilots.goal import parse_goals
     from bot.pilots.pilot import split_ids
-    from bot.pilots.schedule import Slot, parse_day, parse_time
+    from bot.pilots.schedule import Slot, parse_time
     from bot.pilots.update import PilotUpdate, check_update, update_pilot
 
     schedule = []
@@ -146,6 +162,10 @@ def cmd_pilot_update(args: argparse.Namespace) -> int:
         admins=split_ids(args.admins) if args.admins is not None else None,
         goals=tuple(parse_goals(args.goal or []).items()),
         schedule=tuple(schedule),
+        working_days=(
+            parse_working_days(args.working_days) if args.working_days is not None else None
+        ),
+        holidays=tuple(parse_holidays(args.holidays)) if args.holidays is not None else None,
     )
     check_update(change)
     deps = slack_deps(load_settings())
@@ -185,6 +205,21 @@ def cmd_pilot_end(args: argparse.Namespace) -> int:
         "cancelled. Its figures stay for `report` and `digest show`."
     )
     return 0
+
+
+def _calendar_options(parser: argparse.ArgumentParser, *, replaces: bool = False) -> None:
+    parser.add_argument(
+        "--working-days",
+        metavar="DAYS",
+        help="the days people work, e.g. mon-fri (the default), sun-thu or mon,tue,thu; a "
+        "message due on another day comes on the next working day, at the same time",
+    )
+    parser.add_argument(
+        "--holidays",
+        metavar="YYYY-MM-DD,...",
+        help="days nobody gets a message, e.g. 2026-12-24,2026-12-25"
+        + ("; replaces the list, `none` clears it" if replaces else ""),
+    )
 
 
 def add_commands(commands: Any) -> None:
@@ -236,6 +271,7 @@ def add_commands(commands: Any) -> None:
         metavar="GROUP_ID",
         help="take every person in this user group as a member (followed as it changes)",
     )
+    _calendar_options(create)
     listing = add_command(
         pilot_commands, "list", cmd_pilot_list, "List pilots with their head counts."
     )
@@ -274,6 +310,7 @@ def add_commands(commands: Any) -> None:
         change.add_argument(
             f"--{key}-time", metavar="HH:MM", help=f"time of {what}, in the pilot's time zone"
         )
+    _calendar_options(change, replaces=True)
     end = add_command(
         pilot_commands,
         "end",

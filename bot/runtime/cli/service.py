@@ -50,11 +50,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     deps = build_deps(settings, db=open_database(settings, pool_size=24))
     bolt_app = build_app(deps, socket_mode=socket_mode)
     freeze_start_up()
-    clock = None
+    clock = scheduler = None
     if not args.no_scheduler:
         from bot.runtime.clock import Clock
 
-        clock = Clock(deps).start()
+        clock = Clock(deps)
+        scheduler = clock.start()
     try:
         if socket_mode:
             run_socket_mode(bolt_app, settings.slack_app_token or "")
@@ -62,12 +63,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port = args.port or settings.port
             log.info("serving Slack over HTTP on port %s (POST /slack/events, GET /healthz)", port)
             web_app = build_web_app(
-                bolt_app, deps.db, settings.slack_signing_secret or "", gate=deps.ack_first
+                bolt_app,
+                deps.db,
+                settings.slack_signing_secret or "",
+                gate=deps.ack_first,
+                # /healthz reports the heartbeat of the clock ticking in this process.
+                clock=clock,
+                now=deps.clock,
             )
             run_http(http_server(web_app, port=port))
     finally:
-        if clock is not None:
-            clock.shutdown(wait=True)
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
         deps.close(wait=True)
     log.info("stopped")
     return 0
