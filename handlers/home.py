@@ -5,11 +5,14 @@ is here too."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
+from bot.errors import slack_error_code
 from bot.pilots.champion import Action, may
 from bot.pilots.participant import memberships_of
 from bot.pilots.schedule import local_when
@@ -19,6 +22,8 @@ from bot.views.home import ERASE_ACTION, HomeData, home_view, participant_pilot
 
 if TYPE_CHECKING:
     from bot.runtime.deps import Deps
+
+log = logging.getLogger(__name__)
 
 
 def publish_home(deps: Deps, client: WebClient, user_id: str, notice: str | None = None) -> None:
@@ -53,12 +58,17 @@ def publish_home(deps: Deps, client: WebClient, user_id: str, notice: str | None
             retention_days=deps.settings.retention_days,
         )
     )
-    client.views_publish(user_id=user_id, view=view)
+    try:
+        client.views_publish(user_id=user_id, view=view)
+    except SlackApiError as exc:
+        # The tab is drawn again the next time it is opened; nothing else waits on it.
+        log.warning("could not publish the Home tab of %s: %s", user_id, slack_error_code(exc))
 
 
 def app_home_opened(event: dict, client: WebClient, deps: Deps) -> None:
-    if event.get("tab", "home") == "home":
-        deps.later(publish_home, deps, client, event["user"])
+    user = event.get("user")
+    if event.get("tab", "home") == "home" and isinstance(user, str) and user:
+        deps.later(publish_home, deps, client, user)
 
 
 def erase_own_data(ack: Ack, body: dict, client: WebClient, deps: Deps) -> None:

@@ -25,24 +25,32 @@ def _joined(deps: Deps, channel: str, user: str) -> None:
         log.info("%s joined pilot %s from its channel", user, pilot.name)
 
 
+def _channel_and_user(event: dict) -> tuple[str, str] | None:
+    channel, user = event.get("channel"), event.get("user")
+    if isinstance(channel, str) and isinstance(user, str) and channel and user:
+        return channel, user
+    return None
+
+
 def someone_joined(event: dict, deps: Deps) -> None:
     """`member_joined_channel`: a followed channel gained someone."""
-    if event.get("channel") and event.get("user"):
-        deps.slowly(_joined, deps, event["channel"], event["user"])
+    if found := _channel_and_user(event):
+        deps.slowly(_joined, deps, *found)
 
 
 def someone_left(event: dict, deps: Deps) -> None:
     """`member_left_channel`: a followed channel lost someone; one quick write."""
-    if event.get("channel") and event.get("user"):
-        member_left(deps.db, event["channel"], event["user"], deps.clock())
+    if found := _channel_and_user(event):
+        member_left(deps.db, *found, deps.clock())
 
 
 def someone_changed(event: dict, deps: Deps) -> None:
     """`user_change`: someone's profile changed; their time zone is the part we keep (one quick
     write), so their messages follow them from the next round on."""
     user = event.get("user") or {}
-    if isinstance(user, dict) and user.get("id"):
-        set_time_zone(deps.db, user["id"], user.get("tz"))
+    if isinstance(user, dict) and isinstance(user.get("id"), str):
+        timezone = user.get("tz")
+        set_time_zone(deps.db, user["id"], timezone if isinstance(timezone, str) else None)
 
 
 def register(app: App) -> None:

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.checkins.reply import Reply, ReplyOutcome, record_reply
 from bot.checkins.turn import answer
+from bot.errors import slack_error_code
 from bot.usage.upload import import_upload
 from bot.views.checkin import no_checkin_blocks, no_checkin_text
 
@@ -24,15 +26,42 @@ log = logging.getLogger(__name__)
 
 # Subtypes that are still a person writing to us; edits, deletions and joins are not.
 _PERSON_WRITES = (None, "thread_broadcast", "file_share")
+# The fields of a message event read here: text whenever Slack sends them.
+_TEXT_FIELDS = ("user", "channel", "channel_type", "ts", "thread_ts", "text", "subtype", "bot_id")
+
+
+def _from_whom(event: dict) -> bool:
+    """Whether the message says who wrote it, where and when: every message of a person does."""
+    return all(event.get(key) for key in ("user", "channel", "ts"))
+
+
+def _well_formed(event: dict) -> bool:
+    """Whether the fields read here have the types Slack gives them (a message with a list for
+    its ts is not one of Slack's, and is not stored)."""
+    if any(event.get(key) is not None and not isinstance(event[key], str) for key in _TEXT_FIELDS):
+        return False
+    files = event.get("files")
+    return files is None or (isinstance(files, list) and all(isinstance(f, dict) for f in files))
 
 
 def _bot_turn(deps: Deps, checkin_id: int, thread_ts: str | None, client: WebClient) -> None:
     answer(deps.db, deps.analyzer, client, checkin_id, deps.clock, thread_ts=thread_ts)
 
 
+def _post(client: WebClient, **message: object) -> None:
+    """Answer in the person's DM; what they sent is stored (or imported) whether or not the
+    answer gets through, so Slack's refusal (the DM gone, the account deactivated since) is
+    one line, not a failure."""
+    try:
+        client.chat_postMessage(**message)
+    except SlackApiError as exc:
+        log.warning("could not answer in %s: %s", message.get("channel"), slack_error_code(exc))
+
+
 def _answer_outside_checkin(reply: Reply, event: dict, client: WebClient) -> None:
     closed = reply.outcome == ReplyOutcome.CLOSED
-    client.chat_postMessage(
+    _post(
+        client,
         channel=event["channel"],
         text=no_checkin_text(closed=closed),
         blocks=no_checkin_blocks(reply.tool, reply.participant_id, closed=closed),
@@ -56,16 +85,16 @@ def _usage_upload(deps: Deps, event: dict, context: dict, client: WebClient) -> 
         if (event.get("text") or "").strip():
             _record(deps, event, context, client)
         return
-    client.chat_postMessage(channel=event["channel"], text="\n".join(reply)[:3000])
+    _post(client, channel=event["channel"], text="\n".join(reply)[:3000])
 
 
 def direct_message(event: dict, context: dict, client: WebClient, deps: Deps) -> None:
     """A person's message in their DM with the bot (`message.im`)."""
-    if event.get("channel_type") != "im" or event.get("bot_id"):
+    if event.get("channel_type") != "im" or event.get("bot_id") or not _well_formed(event):
         return
-    if event.get("subtype") not in _PERSON_WRITES:
+    if event.get("subtype") not in _PERSON_WRITES or not _from_whom(event):
         return
-    if event.get("subtype") == "file_share" and event.get("files") and event.get("user"):
+    if event.get("subtype") == "file_share" and event.get("files"):
         # A champion's usage export: fetched and imported after Slack has been answered.
         deps.slowly(_usage_upload, deps, event, {"event_id": context.get("event_id")}, client)
         return
@@ -73,8 +102,8 @@ def direct_message(event: dict, context: dict, client: WebClient, deps: Deps) ->
 
 
 def _record(deps: Deps, event: dict, context: dict, client: WebClient) -> None:
-    user_id, text = event.get("user"), (event.get("text") or "").strip()
-    if not user_id or not text or not event.get("ts") or not event.get("channel"):
+    user_id, text = event["user"], (event.get("text") or "").strip()
+    if not text:
         return
     reply = record_reply(
         deps.db,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from http.client import HTTPException
 from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App, Respond
@@ -38,6 +39,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Slack waits three seconds for the ack, and a modal must open within three seconds of the
+# click: a database that restarts meanwhile (it is back in well under a second) is waited
+# for this long, so that the person never notices it.
+DATABASE_PATIENCE = 1.0
+
 
 def answer_first_question(
     ack: Ack, body: dict, action: dict, client: WebClient, respond: Respond, deps: Deps
@@ -50,14 +56,21 @@ def answer_first_question(
         ack()
         return
     try:
-        outcome = record_click(deps.db, delivery_id, user_id, question_id, value, deps.clock())
+        outcome = deps.db.retrying(
+            lambda: record_click(deps.db, delivery_id, user_id, question_id, value, deps.clock()),
+            patience=DATABASE_PATIENCE,
+        )
     except SQLAlchemyError:
         log.exception("could not store a pulse answer")
         ack()
         deps.later(ephemeral, respond, SAVE_FAILED)
         return
+    # The DM's update is asked for now: one the modal's thank-you asks for later comes after it.
+    ticket = deps.message_updates.ticket(*message_of(body))
     ack()
-    deps.later(_after_first_answer, deps, outcome, delivery_id, body, value, client, respond)
+    deps.later(
+        _after_first_answer, deps, outcome, delivery_id, body, value, client, respond, ticket
+    )
 
 
 def _after_first_answer(
@@ -68,8 +81,11 @@ def _after_first_answer(
     value: float,
     client: WebClient,
     respond: Respond,
+    ticket: int,
 ) -> None:
-    survey = load_survey(deps.db, delivery_id, body["user"]["id"])
+    survey = deps.db.retrying(
+        lambda: load_survey(deps.db, delivery_id, body["user"]["id"]), patience=DATABASE_PATIENCE
+    )
     if outcome == AnswerOutcome.CLOSED and survey is not None:
         ephemeral(respond, closed_text(survey.context()))
         return
@@ -84,9 +100,20 @@ def _after_first_answer(
         except SlackApiError as exc:
             # The answer is stored and the DM below offers "Answer the rest" anyway.
             log.warning("could not open the pulse modal: %s", exc.response.get("error"))
+        except (OSError, HTTPException) as exc:
+            # Slack's answer was lost (a timeout): the modal may well have opened.
+            log.warning("could not hear back from Slack opening the pulse modal: %s", exc)
     chosen = label_of(survey.questions[0], value) or f"{value:g}"
     channel, ts = message_of(body)
-    update_message(client, channel, ts, f"Got it: {chosen}", progress_blocks(context, chosen))
+    update_message(
+        deps.message_updates,
+        client,
+        channel,
+        ts,
+        ticket,
+        f"Got it: {chosen}",
+        progress_blocks(context, chosen),
+    )
 
 
 def open_modal(
@@ -119,7 +146,11 @@ def _open_modal(deps: Deps, body: dict, action: dict, client: WebClient, respond
 def submit_modal(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps) -> None:
     """The modal sent: every answer stored in one transaction before Slack hears back."""
     user_id = body["user"]["id"]
-    inputs = [b["block_id"] for b in view.get("blocks", []) if b.get("type") == "input"]
+    inputs = [
+        b["block_id"]
+        for b in view.get("blocks", [])
+        if b.get("type") == "input" and isinstance(b.get("block_id"), str)
+    ]
 
     def refuse(message: str) -> None:
         # The modal stays open with the answers in it, so nothing the person chose is lost.
@@ -135,7 +166,10 @@ def submit_modal(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps
         ack()
         return
     try:
-        recorded = record_answers(deps.db, delivery_id, user_id, values, deps.clock())
+        recorded = deps.db.retrying(
+            lambda: record_answers(deps.db, delivery_id, user_id, values, deps.clock()),
+            patience=DATABASE_PATIENCE,
+        )
     except SQLAlchemyError:
         log.exception("could not store pulse answers")
         refuse(SAVE_FAILED)
@@ -146,16 +180,19 @@ def submit_modal(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps
     if recorded.outcome != AnswerOutcome.RECORDED or recorded.survey is None:
         refuse(NOT_YOURS)
         return
-    ack()
     survey = recorded.survey
     delivery = survey.delivery
+    ticket = deps.message_updates.ticket(delivery.channel_id, delivery.message_ts)
+    ack()
     if recorded.analysis_ids:
-        deps.slowly(run_analyses, deps.db, deps.analyzer, recorded.analysis_ids)
+        deps.when_free(run_analyses, deps.db, deps.analyzer, recorded.analysis_ids)
     deps.later(
         update_message,
+        deps.message_updates,
         client,
         delivery.channel_id,
         delivery.message_ts,
+        ticket,
         "Thanks, your answers are in.",
         thanks_blocks(survey.context()),
     )

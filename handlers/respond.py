@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import logging
+from http.client import HTTPException
+from typing import TYPE_CHECKING
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+
+if TYPE_CHECKING:
+    from bot.runtime.slack_client import MessageUpdates
 
 log = logging.getLogger(__name__)
 
@@ -20,21 +25,35 @@ def ephemeral(respond: Respond, text: str, blocks: list | None = None) -> None:
 
 
 def message_of(body: dict) -> tuple[str | None, str | None]:
-    """(channel, ts) of the message an action came from, when it came from one."""
+    """(channel, ts) of the message an action came from, when it came from one (each None
+    when it is not text, as Slack's always is)."""
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    return channel, container.get("message_ts")
+    ts = container.get("message_ts")
+    return (
+        channel if isinstance(channel, str) else None,
+        ts if isinstance(ts, str) else None,
+    )
 
 
 def update_message(
-    client: WebClient, channel: str | None, ts: str | None, text: str, blocks: list
+    updates: MessageUpdates,
+    client: WebClient,
+    channel: str | None,
+    ts: str | None,
+    ticket: int,
+    text: str,
+    blocks: list,
 ) -> None:
-    """Replace a message of the bot's; a failure only leaves it looking stale."""
+    """Replace a message of the bot's (see `MessageUpdates`); a failure only leaves it looking
+    stale."""
     if not channel or not ts:
         return
     try:
-        client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks)
+        updates.send(client, channel, ts, ticket, text, blocks)
     except SlackApiError as exc:
         log.warning(
             "could not update the message %s/%s: %s", channel, ts, exc.response.get("error")
         )
+    except (OSError, HTTPException) as exc:
+        log.warning("could not reach Slack to update the message %s/%s: %s", channel, ts, exc)

@@ -6,10 +6,12 @@ import re
 from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
 
 from bot.outreach.nudge import nudge
 from bot.reporting.status import status_reply
 from bot.views.status import NUDGE_ACTION, PICK_ACTION_PATTERN
+from handlers.home import publish_home
 
 if TYPE_CHECKING:
     from bot.runtime.deps import Deps
@@ -37,7 +39,9 @@ def pick_pilot(ack: Ack, body: dict, action: dict, respond: Respond, deps: Deps)
     deps.later(_reply, deps, body["user"]["id"], action.get("value"), respond, True)
 
 
-def _nudge(deps: Deps, user_id: str, pilot_name: str, respond: Respond) -> None:
+def _nudge(
+    deps: Deps, user_id: str, pilot_name: str, respond: Respond | None, client: WebClient
+) -> None:
     message = nudge(
         deps.db,
         deps.sending_client,
@@ -47,12 +51,20 @@ def _nudge(deps: Deps, user_id: str, pilot_name: str, respond: Respond) -> None:
         deps.send_options,
         admins=deps.settings.admin_user_ids,
     )
-    respond(text=message, response_type="ephemeral", replace_original=False)
+    if respond is None:
+        # Pressed on the Home tab, which has no response_url: the answer is the tab's notice.
+        publish_home(deps, client, user_id, message)
+    else:
+        respond(text=message, response_type="ephemeral", replace_original=False)
 
 
-def nudge_non_responders(ack: Ack, body: dict, action: dict, respond: Respond, deps: Deps) -> None:
+def nudge_non_responders(
+    ack: Ack, body: dict, action: dict, respond: Respond, client: WebClient, deps: Deps
+) -> None:
+    """ "Nudge non-responders", under `/pilot-status`'s figures or on the Home tab."""
     ack()
-    deps.slowly(_nudge, deps, body["user"]["id"], action.get("value", ""), respond)
+    reply = respond if isinstance(body.get("response_url"), str) else None
+    deps.slowly(_nudge, deps, body["user"]["id"], action.get("value", ""), reply, client)
 
 
 def register(app: App) -> None:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.pool import QueuePool, StaticPool
 from sqlmodel import Session
 
@@ -23,6 +25,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 # Any fixed number serves; it only has to be the same in every process.
 _PG_MIGRATION_LOCK = 7_031_946_022
+# PostgreSQL's SQLSTATE classes for "the server cannot be reached": a connection exception
+# (08...) or an operator's intervention (57P01 shut down by the administrator, 57P02 crash
+# shutdown, 57P03 cannot connect now).
+_UNREACHABLE_STATES = ("08", "57P")
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class DatabaseError(RuntimeError):
@@ -128,6 +138,36 @@ class Database:
             session.begin(),
         ):
             yield session
+
+    def retrying(self, work: Callable[[], T], *, patience: float) -> T:
+        """`work()`, done again while the database server cannot be reached (a restart, a
+        failover, a dropped connection), for up to `patience` seconds; then its error is raised.
+
+        Only for a unit of work that is safe to do twice: the connection may drop after the
+        server has committed it. SQLite has no server to lose: its errors are raised at once.
+        """
+        deadline = time.monotonic() + patience
+        pause = 0.05
+        while True:
+            try:
+                return work()
+            except DBAPIError as exc:
+                if not self._unreachable(exc) or time.monotonic() + pause > deadline:
+                    raise
+                log.warning("the database cannot be reached (%s); trying again", _first_line(exc))
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+    def _unreachable(self, exc: DBAPIError) -> bool:
+        if self.is_sqlite:
+            return False
+        if exc.connection_invalidated:
+            return True
+        if not isinstance(exc, OperationalError | InterfaceError):
+            return False
+        state = getattr(exc.orig, "sqlstate", None)
+        # A failure to connect at all carries no SQLSTATE.
+        return state is None or str(state).startswith(_UNREACHABLE_STATES)
 
     def ping(self) -> bool:
         """True while the database answers a trivial query."""

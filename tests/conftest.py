@@ -97,7 +97,9 @@ class _PostgresTemplates:
     """A migrated template database, copied for each test: every test gets its own database."""
 
     def __init__(self) -> None:
-        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        # Pinged before use: a test may restart the server (tests/test_faults.py), and the
+        # connection this pool held would be dead for the next test's database.
+        self.admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         self.prefix = f"pp_test_{os.getpid()}"
         self.template = f"{self.prefix}_template"
         self._ready = False

@@ -58,7 +58,9 @@ PILOTS = {
 # second week (Monday 11:00 there).
 START = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)
 END = datetime(2026, 12, 21, 17, 0, tzinfo=UTC)
-STEP = timedelta(minutes=30)
+# An hour a tick: each slot is on the hour, and Kolkata's half-hour offset shows that a
+# message goes out at the first tick after its slot, never before.
+STEP = timedelta(hours=1)
 # Sunday evening in London and New York (their week 49), Monday morning in Sydney (week 50).
 CREATED = START - timedelta(hours=1)
 PERIODS = ("2026-W50", "2026-W51")

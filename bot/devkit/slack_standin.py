@@ -189,6 +189,7 @@ class Call:
     status: int  # HTTP status answered
     response: dict | None  # JSON answered (None for non-JSON answers)
     path: str = ""  # request path; tells response_url keys apart
+    late: float = 0.0  # seconds the answer was held back by flaky(stall=...)
 
 
 class _SlackError(Exception):
@@ -214,6 +215,15 @@ class _Failure:
     status: int
     retry_after: int | None
     remaining: int
+
+
+@dataclass
+class _Flaky:
+    every: int
+    status: int | None
+    retry_after: int | None
+    stall: float
+    seen: int = 0
 
 
 @dataclass
@@ -519,6 +529,9 @@ class SlackStandIn:
 
         self._sent: Counter[str] = Counter()
         self._failures: dict[str, list[_Failure]] = {}
+        self._flaky: dict[str, _Flaky] = {}
+        # Stalls decided for the request each handler thread is answering (thread id -> s).
+        self._stalls: dict[int, float] = {}
         self._errors: dict[str, list[_InjectedError]] = {}
         self._limits: dict[str, int] = {}
         self._windows: dict[str, deque[float]] = {}
@@ -821,6 +834,36 @@ class SlackStandIn:
             raise ValueError("times must be at least 1")
         with self._lock:
             self._failures.setdefault(method, []).append(_Failure(status, retry_after, times))
+
+    def flaky(
+        self,
+        method: str,
+        every: int | None,
+        *,
+        status: int | None = 429,
+        retry_after: int | None = None,
+        stall: float = 0.0,
+    ) -> None:
+        """From now on, answer every ``every``-th call to ``method`` (the 3rd, 6th, 9th... for
+        ``every=3``: a third of them) badly, until ``flaky(method, None)``.
+
+        With ``status``, such a call is answered with that HTTP status and does nothing, as
+        :meth:`fail` does. With ``status=None`` and ``stall`` seconds, it does take effect (a
+        message is posted, a modal opens) but its answer comes ``stall`` seconds late, after a
+        client with a shorter timeout has given up: the answer is lost, not the request. Such
+        calls are recorded with ``late=stall``. ``method`` may be any name :meth:`fail` takes.
+        """
+        with self._lock:
+            if every is None:
+                self._flaky.pop(method, None)
+                return
+            if every < 1:
+                raise ValueError("every must be at least 1")
+            if status is None and stall <= 0:
+                raise ValueError("give a status to answer with, or a stall in seconds")
+            if status is not None and status < 400:
+                raise ValueError("flaky() is for HTTP error statuses (>= 400)")
+            self._flaky[method] = _Flaky(every, status, retry_after, stall)
 
     def error(
         self,
@@ -1319,7 +1362,9 @@ class SlackStandIn:
             method, params = None, {}
             answer = _json_answer(404, {"ok": False, "error": "not_found"})
 
-        delay = self.latency
+        with self._lock:
+            late = self._stalls.pop(threading.get_ident(), 0.0)
+        delay = self.latency + late
         if delay > 0:
             time.sleep(delay)
         if self._stopping:
@@ -1328,7 +1373,7 @@ class SlackStandIn:
             req.close_connection = True
             method, answer = None, _text_answer(503, "stand-in stopped\n")
         if method is not None:
-            self._record(Call(method, params, headers, at, answer.status, answer.json, path))
+            self._record(Call(method, params, headers, at, answer.status, answer.json, path, late))
 
         try:
             req.send_response(answer.status)
@@ -1358,7 +1403,8 @@ class SlackStandIn:
             self._cond.notify_all()
 
     def _injected_failure(self, method: str, at: float) -> _Answer | None:
-        """fail() injections and rate limits, answered before any parsing or auth."""
+        """fail() and flaky() injections and rate limits, answered before any parsing or auth.
+        A flaky() stall is noted for `_serve`, which holds the answer back."""
         with self._lock:
             queue = self._failures.get(method)
             if queue:
@@ -1367,6 +1413,13 @@ class SlackStandIn:
                 if failure.remaining <= 0:
                     queue.pop(0)
                 return self._failure_answer(failure.status, failure.retry_after)
+            flaky = self._flaky.get(method)
+            if flaky is not None:
+                flaky.seen += 1
+                if flaky.seen % flaky.every == 0:
+                    if flaky.status is not None:
+                        return self._failure_answer(flaky.status, flaky.retry_after)
+                    self._stalls[threading.get_ident()] = flaky.stall
             limit = self._limits.get(method)
             if limit is None:
                 return None

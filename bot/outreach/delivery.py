@@ -10,7 +10,8 @@ attempt is one request to Slack and waits its turn at the pacer.
 
 A sender that is killed leaves its claimed rows in `sending`; they are taken again once their
 lease runs out, or at once when the sender's process is known to be gone, so only the messages
-in flight at the kill can be sent twice.
+in flight at the kill can be sent twice. A sender whose database restarts under it waits for it
+to come back and goes on, its posts still being recorded as they end: it sends nothing twice.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ log = logging.getLogger(__name__)
 # a live sender renews its claims well within it, however slow Slack is.
 LEASE = timedelta(minutes=2)
 HEARTBEAT = 30.0
+# How long a sender waits for its database to come back (a restart, a failover) before it
+# gives up; meanwhile its workers go on posting the rows they hold, and their results wait.
+DATABASE_PATIENCE = 60.0
 # Delivery.failure_reason holds this many characters.
 _REASON_LENGTH = 200
 
@@ -210,12 +214,18 @@ class Sender:
         self.on_progress = on_progress
         self.me = sender_id()
         self._fatal: FatalSlackError | None = None
+        # Rows this sender claimed and has not yet recorded: in a worker's hands, or done and
+        # waiting to be written down.
+        self._held: set[int] = set()
 
     # -- database ---------------------------------------------------------------------------
 
     def _counts(self, round_id: int, purpose: str, due_by: datetime) -> Counter[str]:
-        with self.db.session() as session:
-            return status_counts(session, round_id, purpose, due_by)
+        def count() -> Counter[str]:
+            with self.db.session() as session:
+                return status_counts(session, round_id, purpose, due_by)
+
+        return self.db.retrying(count, patience=DATABASE_PATIENCE)
 
     def _reclaimable_senders(self, round_id: int, purpose: str) -> list[str]:
         with self.db.session() as session:
@@ -240,12 +250,26 @@ class Sender:
         Returns the rows to post, and how many were skipped (the person paused, stopped these
         messages, answered before their reminder went out, or never got the pulse).
         """
+        return self.db.retrying(
+            lambda: self._take(round_id, purpose, limit, due_by), patience=DATABASE_PATIENCE
+        )
+
+    def _take(
+        self, round_id: int, purpose: str, limit: int, due_by: datetime | None
+    ) -> tuple[list[Outbound], int]:
         now = self.clock()
         due_by = due_by or now
         dead = self._reclaimable_senders(round_id, purpose)
         takeable = or_(
             and_(Delivery.status == DeliveryStatus.PENDING, _due(due_by)),
             and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_at < now - LEASE),
+            # Rows this sender claimed without learning which: the connection dropped as the
+            # claim committed. They are no one else's, and would otherwise wait out the lease.
+            and_(
+                Delivery.status == DeliveryStatus.SENDING,
+                Delivery.claimed_by == self.me,
+                Delivery.id.not_in(list(self._held)),
+            ),
             *(
                 [and_(Delivery.status == DeliveryStatus.SENDING, Delivery.claimed_by.in_(dead))]
                 if dead
@@ -333,11 +357,16 @@ class Sender:
                     slack_tz=person.slack_tz,
                 )
             )
-        self._record(skipped)
+        self._write(skipped)
         return outbound, len(skipped)
 
     def _record(self, results: list[DeliveryResult]) -> None:
-        """Write finished deliveries in one transaction."""
+        """Write finished deliveries in one transaction, waiting for the database if it is
+        restarting: a post not written down would be posted again by the next sender."""
+        if results:
+            self.db.retrying(lambda: self._write(results), patience=DATABASE_PATIENCE)
+
+    def _write(self, results: list[DeliveryResult]) -> None:
         if not results:
             return
         now = self.clock()
@@ -474,6 +503,7 @@ class Sender:
                 skipped = 0
                 if room >= held // 2 and self._fatal is None:
                     claimed, skipped = self._claim(round_id, purpose, min(room, self.batch), due_by)
+                    self._held.update(item.delivery_id for item in claimed)
                     progress.skipped += skipped
                     for item in claimed:
                         # The worker logs under the run's pilot and job.
@@ -494,6 +524,7 @@ class Sender:
                 in_flight -= len(results)
                 self._record([o for o in results if o.status != DeliveryStatus.PENDING])
                 self._release([o for o in results if o.status == DeliveryStatus.PENDING])
+                self._held.difference_update(o.delivery_id for o in results)
                 for result in results:
                     if result.status == DeliveryStatus.SENT:
                         progress.sent += 1
@@ -528,29 +559,39 @@ class Sender:
 
     def _renew_claims(self) -> None:
         """Tell other senders this one is alive: its rows stay its own."""
-        with self.db.transaction() as session:
-            session.execute(
-                update(Delivery)
-                .where(Delivery.claimed_by == self.me, Delivery.status == DeliveryStatus.SENDING)
-                .values(claimed_at=self.clock())
-                .execution_options(synchronize_session=False)
-            )
+
+        def renew() -> None:
+            with self.db.transaction() as session:
+                session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.claimed_by == self.me, Delivery.status == DeliveryStatus.SENDING
+                    )
+                    .values(claimed_at=self.clock())
+                    .execution_options(synchronize_session=False)
+                )
+
+        self.db.retrying(renew, patience=DATABASE_PATIENCE)
 
     def _release(self, results: list[DeliveryResult]) -> None:
         """Hand rows that were not attempted back to the pool, for this or another sender."""
         if not results:
             return
-        with self.db.transaction() as session:
-            session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id.in_([o.delivery_id for o in results]),
-                    Delivery.status == DeliveryStatus.SENDING,
-                    Delivery.claimed_by == self.me,
+
+        def release() -> None:
+            with self.db.transaction() as session:
+                session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id.in_([o.delivery_id for o in results]),
+                        Delivery.status == DeliveryStatus.SENDING,
+                        Delivery.claimed_by == self.me,
+                    )
+                    .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
+                    .execution_options(synchronize_session=False)
                 )
-                .values(status=DeliveryStatus.PENDING, claimed_by=None, claimed_at=None)
-                .execution_options(synchronize_session=False)
-            )
+
+        self.db.retrying(release, patience=DATABASE_PATIENCE)
 
 
 def _failed(item: Outbound, reason: str) -> DeliveryResult:

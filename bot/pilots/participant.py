@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from bot.errors import PulseError, slack_error_code
 from bot.pilots.calendar import WEEKDAYS
+from bot.pilots.period import PeriodError, zone
 from bot.pilots.schedule import Slot, next_instant
 from storage import Database
 from storage.models import Delivery, Participant, Pilot
@@ -108,8 +109,13 @@ def resolve_people(
 
 def set_time_zone(db: Database, slack_user_id: str, timezone: str | None) -> int:
     """Someone's Slack time zone changed (Slack's `user_change`): their messages follow it from
-    the next round on. Returns how many of their memberships changed."""
+    the next round on. Returns how many of their memberships changed; a name that is not an
+    IANA time zone changes nothing (Slack's always are)."""
     if not timezone:
+        return 0
+    try:
+        zone(timezone)
+    except PeriodError:
         return 0
     with db.transaction() as session:
         changed = session.execute(

@@ -17,7 +17,8 @@ def zone(name: str) -> ZoneInfo:
     """The time zone called `name` (an IANA name such as Europe/Berlin)."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a name too long to be a file of the zone database.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise PeriodError(
             f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin"
         ) from None

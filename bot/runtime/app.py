@@ -1,7 +1,7 @@
 """The factory that builds the Bolt `App` from `Deps` and registers every handler module on it.
 
-Nothing here touches the network when imported or built; Bolt asks Slack who the bot is
-(`auth.test`) on the first request only.
+Nothing here touches the network when imported or built, nor before a request is answered:
+who the bot is (`auth.test`) is learnt after the first request's ack (`BotIdentity`).
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_sdk import WebClient
 
 from bot.runtime.deps import Deps, build_deps
 from bot.runtime.logs import log_context
+from bot.runtime.slack_client import BotIdentity, RetryingRespond
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +36,9 @@ def request_job(body: Any) -> str:
     if body.get("command"):
         kind, name = "command", body["command"]
     elif kind == "block_actions":
-        actions = body.get("actions") or [{}]
-        kind, name = "action", actions[0].get("action_id") if isinstance(actions[0], dict) else None
+        actions = body.get("actions")
+        first = actions[0] if isinstance(actions, list) and actions else None
+        kind, name = "action", first.get("action_id") if isinstance(first, dict) else None
     elif kind in ("view_submission", "view_closed"):
         view = body.get("view")
         kind, name = "view", view.get("callback_id") if isinstance(view, dict) else None
@@ -50,6 +53,89 @@ def request_job(body: Any) -> str:
     return str(job)[:100]
 
 
+_INTERACTIONS = (
+    "block_actions",
+    "block_suggestion",
+    "view_submission",
+    "view_closed",
+    "shortcut",
+    "message_action",
+)
+
+
+_OBJECTS = ("event", "user", "view", "container", "message", "channel", "team", "enterprise")
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _dict_of_dicts(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
+
+
+def _view_problem(view: Any) -> str | None:
+    if not isinstance(view, dict):
+        return "view"
+    if not _text(view.get("callback_id", "")) or not _text(view.get("private_metadata", "")):
+        return "view.callback_id or view.private_metadata"
+    blocks = view.get("blocks", [])
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        return "view.blocks"
+    state = view.get("state", {})
+    values = state.get("values", {}) if isinstance(state, dict) else None
+    if not _dict_of_dicts(values) or not all(_dict_of_dicts(v) for v in values.values()):
+        return "view.state.values"
+    return None
+
+
+def shape_problem(body: Any) -> str | None:
+    """The field of a Slack payload that does not have the shape Slack always gives it (and
+    Bolt's routing and the listeners rely on), or None when the envelope is sound.
+
+    Names fields, never values: what people typed stays out of the logs.
+    """
+    if not isinstance(body, dict):
+        return "body"
+    kind = body.get("type")
+    if "command" in body:
+        fields = ("command", "user_id", "response_url")
+        if all(_text(body.get(f)) for f in fields) and _text(body.get("text", "")):
+            return None
+        return "command fields"
+    if not _text(kind or ""):
+        return "type"
+    # Objects whenever Slack sends them, and read as such by Bolt whatever the payload's type.
+    for key in _OBJECTS:
+        if body.get(key) is not None and not isinstance(body[key], dict):
+            return key
+    if kind in _INTERACTIONS:
+        user = body.get("user")
+        if not isinstance(user, dict) or not _text(user.get("id")):
+            return "user.id"
+        for key in ("callback_id", "action_id", "block_id", "value"):
+            if key in body and not _text(body[key]):
+                return key
+    if kind == "block_actions":
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
+            return "actions"
+        for action in actions:
+            if not isinstance(action, dict) or not _text(action.get("action_id")):
+                return "actions[].action_id"
+            if not all(_text(action.get(k, "")) for k in ("block_id", "value")):
+                return "actions[].block_id or value"
+        if "view" in body:
+            return _view_problem(body["view"])
+    if kind in ("view_submission", "view_closed"):
+        return _view_problem(body.get("view"))
+    if kind == "event_callback":
+        event = body.get("event")
+        if not isinstance(event, dict) or not _text(event.get("type")):
+            return "event.type"
+    return None
+
+
 class _App(App):
     """Bolt's App, with each request's log lines named after what it asks for.
 
@@ -58,12 +144,21 @@ class _App(App):
     middleware has no "after the listener" in which to undo what it set. `dispatch` is where
     both transports (HTTP and Socket Mode) hand a request to Bolt, and with
     `process_before_response=True` the listener runs inside it, on the same thread.
+
+    A payload whose envelope is not Slack's shape (`shape_problem`) gets a 400 here, before
+    Bolt's own middleware and routing, which trip over such fields, and before any listener,
+    with a line that names the field. A listener's own failure still goes to `@app.error` with
+    its traceback: that is a bug.
     """
 
     def dispatch(self, req: BoltRequest) -> BoltResponse:
         job = request_job(req.body)
         started = time.perf_counter()
         with log_context(job=job):
+            problem = shape_problem(req.body)
+            if problem is not None:
+                log.warning("refused a payload of the wrong shape: %s", problem)
+                return BoltResponse(status=400, body="")
             response = super().dispatch(req)
             log.debug(
                 "%s answered %s in %.1f ms",
@@ -84,11 +179,18 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
     from handlers import register_all  # the runtime is the only layer that imports handlers
 
     settings = deps.settings
+    identity = BotIdentity(deps.client, deps.later)
     app = _App(
         signing_secret=settings.slack_signing_secret or "",
-        client=deps.client,
-        # Don't call auth.test at construction; Bolt resolves the bot on the first request.
-        token_verification_enabled=False,
+        # The token comes from `authorize`, so that Bolt never asks Slack who the bot is while a
+        # request waits; each request's client is a copy of this one, with the token set.
+        client=WebClient(
+            token=None,
+            base_url=deps.client.base_url,
+            timeout=deps.client.timeout,
+            retry_handlers=deps.client.retry_handlers,
+        ),
+        authorize=identity,
         request_verification_enabled=not socket_mode,
         # A listener stores what it must, calls ack() and hands slow work to `deps.later`,
         # so Slack's answer goes out as soon as the listener returns. (Bolt's other mode
@@ -120,6 +222,13 @@ def build_app(deps: Deps, *, socket_mode: bool = False) -> App:
         # Every listener that names a `deps` parameter gets it from here (Bolt passes context
         # entries as arguments), so listeners are plain functions, not closures.
         context["deps"] = deps
+        if context.response_url:
+            # Replies through response_url are retried like Web API calls (429s, 5xx).
+            context["respond"] = RetryingRespond(
+                response_url=context.response_url,
+                proxy=context.client.proxy,
+                ssl=context.client.ssl,
+            )
         next()
 
     app.middleware(provide_deps)

@@ -21,7 +21,7 @@ from bot.analysis.analyzer import Analyzer
 from bot.analysis.local import LocalAnalyzer
 from bot.outreach.delivery import SendOptions
 from bot.runtime.settings import Settings
-from bot.runtime.slack_client import build_client
+from bot.runtime.slack_client import MessageUpdates, build_client
 from storage import Database
 from storage.types import utcnow
 
@@ -29,6 +29,17 @@ if TYPE_CHECKING:
     from bot.analysis.model import ModelClient
 
 log = logging.getLogger(__name__)
+
+# Work after acks (modals, message updates, analyses, check-in turns) waiting or running at
+# once, at most. Under sustained overload the queue would otherwise grow without bound; past
+# this, new work is refused with a warning, or, where the clock also finds it in the
+# database (an analysis, a check-in's turn), left to the clock's next tick. 2,000 is minutes
+# of work at the rates a 2-core machine serves, and a few MB of queued closures.
+AFTER_ACK_LIMIT = 2000
+
+
+class Overloaded(RuntimeError):
+    """Work after an ack that was not taken: too much is waiting already."""
 
 
 class AckFirst:
@@ -137,9 +148,19 @@ class Deps:
     # Seconds a check-in waits after a reply before answering, so that two quick messages
     # get one answer.
     checkin_settle: float = 2.0
+    # Updates of the bot's messages, in the order they were asked for.
+    message_updates: MessageUpdates = field(default_factory=MessageUpdates)
+    after_ack_limit: int = AFTER_ACK_LIMIT
+    # Work refused (or left to the clock) because `after_ack_limit` was reached, since start.
+    refused: int = 0
 
     def __post_init__(self) -> None:
-        self.delayed = DelayedWork(lambda work: self.slowly(work))
+        self._outstanding = 0
+        self._count_lock = threading.Lock()
+        # A delayed piece of work holds its place from when it is handed over (`after`).
+        self.delayed = DelayedWork(
+            lambda work: self._submit(self.slow_executor, work, (), {}, held=True)
+        )
 
     @property
     def send_options(self) -> SendOptions:
@@ -159,34 +180,84 @@ class Deps:
         """Like `later`, for work that may take seconds: model calls, fan-out."""
         return self._submit(self.slow_executor, work, args, kwargs)
 
+    def when_free(self, work: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+        """Like `slowly`, for work the clock also finds in the database (an analysis): when
+        too much is waiting, it is left to the clock instead of refused."""
+        return self._submit(self.slow_executor, work, args, kwargs, clock_finds_it=True)
+
     def after(self, delay: float, work: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Like `slowly`, `delay` seconds from now (at once if the process is stopping)."""
+        """Like `when_free`, `delay` seconds from now (at once if the process is stopping):
+        for a check-in's turn, which the clock also finds in the database."""
+        if not self._hold(work, clock_finds_it=True):
+            return
         # Taken now: the timer thread that starts it has a context of its own.
         context = contextvars.copy_context()
         self.delayed.call_later(delay, lambda: context.run(work, *args, **kwargs))
 
-    def _submit(
-        self, pool: ThreadPoolExecutor, work: Callable[..., Any], args: tuple, kwargs: dict
-    ) -> Future[Any]:
+    @property
+    def outstanding(self) -> int:
+        """Work after acks waiting or running now."""
+        return self._outstanding
 
-        # A name, never a repr: a partial's repr shows its arguments, which may be people's words.
-        func = getattr(work, "func", work)
-        name = getattr(func, "__name__", type(func).__name__)
+    def _hold(self, work: Callable[..., Any], *, clock_finds_it: bool) -> bool:
+        """Take a place for `work`, or say why there is none (False)."""
+        with self._count_lock:
+            if self._outstanding < self.after_ack_limit:
+                self._outstanding += 1
+                return True
+            self.refused += 1
+        log.warning(
+            "too much work after acks (%d waiting): %s %s",
+            self.after_ack_limit,
+            _name(work),
+            "is left to the clock, which finds it in the database"
+            if clock_finds_it
+            else "is refused",
+            extra={"outcome": "overloaded"},
+        )
+        return False
+
+    def _release(self) -> None:
+        with self._count_lock:
+            self._outstanding -= 1
+
+    def _submit(
+        self,
+        pool: ThreadPoolExecutor,
+        work: Callable[..., Any],
+        args: tuple,
+        kwargs: dict,
+        *,
+        clock_finds_it: bool = False,
+        held: bool = False,
+    ) -> Future[Any]:
+        name = _name(work)
+        if not held and not self._hold(work, clock_finds_it=clock_finds_it):
+            refused: Future[Any] = Future()
+            refused.set_exception(Overloaded(f"{name}: too much work after acks"))
+            return refused
 
         def run() -> Any:
-            self.ack_first.wait_turn()
-            started = time.perf_counter()
             try:
-                result = work(*args, **kwargs)
-            except Exception:
-                log.exception("work after the ack failed: %s", name)
-                raise
-            log.debug("%s done in %.1f ms", name, (time.perf_counter() - started) * 1000)
-            return result
+                self.ack_first.wait_turn()
+                started = time.perf_counter()
+                try:
+                    result = work(*args, **kwargs)
+                except Exception:
+                    log.exception("work after the ack failed: %s", name)
+                    raise
+                log.debug("%s done in %.1f ms", name, (time.perf_counter() - started) * 1000)
+                return result
+            finally:
+                self._release()
 
         # The work's log lines name the same pilot and job as the request or tick that handed
         # it over: worker threads do not inherit context variables by themselves.
-        return pool.submit(contextvars.copy_context().run, run)
+        try:
+            return pool.submit(contextvars.copy_context().run, run)
+        except RuntimeError:
+            self._release()  # the pool is shut down: nothing will run it
+            raise
 
     def close(self, *, wait: bool = True) -> None:
         """Finish work in hand, then release the database."""
@@ -194,6 +265,12 @@ class Deps:
         self.executor.shutdown(wait=wait)
         self.slow_executor.shutdown(wait=wait)
         self.db.dispose()
+
+
+def _name(work: Callable[..., Any]) -> str:
+    """A name, never a repr: a partial's repr shows its arguments, which may be people's words."""
+    func = getattr(work, "func", work)
+    return getattr(func, "__name__", type(func).__name__)
 
 
 def build_deps(

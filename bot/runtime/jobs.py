@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from bot.analysis.queue import backlog
+from bot.checkins.event import prune_handled
 from bot.checkins.turn import answer, expire, post_turn, unanswered
 from bot.errors import PulseError
 from bot.outreach.digest import post_digest
@@ -242,7 +243,8 @@ def names_job(deps: Deps, now: datetime) -> None:
 
 
 def retention_job(deps: Deps, now: datetime) -> None:
-    """Delete raw text past its retention period (daily)."""
+    """Delete raw text past its retention period, and the Events API ids Slack no longer
+    retries (daily)."""
     purged = purge_raw_text(deps.db, now, deps.settings.retention_days)
     if purged.answers or purged.checkin_messages:
         log.info(
@@ -250,6 +252,9 @@ def retention_job(deps: Deps, now: datetime) -> None:
             purged.answers,
             purged.checkin_messages,
         )
+    pruned = prune_handled(deps.db, now)
+    if pruned:
+        log.info("retention: %s handled event ids forgotten", pruned)
 
 
 JOBS: tuple[ScheduledJob, ...] = (

@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 
 # Slack gives up on a request after 3 s; anything slower is already lost, so don't wait longer.
 GRACEFUL_SECONDS = 25
+# The largest body Slack sends is a view submission: the whole view posted back (at most 100
+# blocks, each text at most 3,000 characters) with its state, URL-encoded. That is a few hundred
+# KB at worst (this app's own largest, the set-up form filled in, is under 20 KB); an event's
+# message text is at most 40,000 characters. 512 KiB is room for all of it, and bounds what one
+# request makes the server hold in memory; anything bigger is not from Slack.
+MAX_BODY_BYTES = 512 * 1024
 
 
 class ClockState(Protocol):
@@ -58,6 +64,23 @@ def clock_health(clock: ClockState, now: datetime) -> dict[str, Any]:
     }
 
 
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request's body, or None when it is over `limit` bytes: refused on its Content-Length
+    before a byte is read, and, whatever the header says (or with none, when chunked), as soon
+    as the bytes that arrive pass the limit."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def build_web_app(
     bolt_app: App,
     db: Database,
@@ -69,8 +92,9 @@ def build_web_app(
 ) -> Starlette:
     """The ASGI app: Slack's single request URL and a health check.
 
-    The signature is checked here before the body is parsed, so an unsigned or tampered
-    request is a 401 whatever it holds, and a signed but malformed one a 400, never a 5xx.
+    A body over `MAX_BODY_BYTES` is a 413 before anything else, the signature included. The
+    signature is checked here before the body is parsed, so an unsigned or tampered request is
+    a 401 whatever it holds, and a signed but malformed one a 400, never a 5xx.
     Bolt checks it again in its own middleware.
 
     `/healthz` is 200 while the database answers and 503 otherwise (the operator contract);
@@ -90,7 +114,9 @@ def build_web_app(
             gate.leave()
 
     async def handle(request: Request) -> Response:
-        body = await request.body()
+        body = await read_body(request, MAX_BODY_BYTES)
+        if body is None:
+            return JSONResponse({"error": "request body too large"}, status_code=413)
         try:
             text = body.decode("utf-8")
             signed = verifier.is_valid_request(text, dict(request.headers))
@@ -100,7 +126,9 @@ def build_web_app(
             return JSONResponse({"error": "invalid request signature"}, status_code=401)
         try:
             bolt_request = to_bolt_request(request, body)
-        except (ValueError, UnicodeDecodeError, KeyError, TypeError):
+        except (ValueError, UnicodeDecodeError, KeyError, TypeError, AttributeError, IndexError):
+            # Bolt reads who and where a request is about as it parses it, and trips over a
+            # field of the wrong type (`authorizations: [[…]]`, say): the body is at fault.
             return JSONResponse({"error": "malformed body"}, status_code=400)
         # Bolt is synchronous; running it on the thread pool keeps one slow request from
         # holding up the others.
@@ -203,23 +231,45 @@ class BackgroundServer:
         self.sock.close()
 
 
+class _AckFirstSocketMode(SocketModeHandler):
+    """Bolt's Socket Mode handler, with each envelope counted by the ack gate from when it is
+    taken until its ack has been sent back."""
+
+    gate: AckFirst | None = None
+
+    def handle(self, client: Any, req: Any) -> None:
+        if self.gate is None:
+            super().handle(client, req)
+            return
+        self.gate.enter()
+        try:
+            super().handle(client, req)
+        finally:
+            self.gate.leave()
+
+
 def run_socket_mode(
     bolt_app: App,
     app_token: str,
     *,
     stop: threading.Event | None = None,
     on_connected: Callable[[], None] | None = None,
+    gate: AckFirst | None = None,
 ) -> None:
-    """Serve over Socket Mode until SIGTERM/SIGINT (or `stop` is set)."""
+    """Serve over Socket Mode until SIGTERM/SIGINT (or `stop` is set).
+
+    With `gate`, acks come first as over HTTP: work after an ack waits while other envelopes
+    still wait for theirs."""
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
     # The Socket Mode client logs every envelope it receives or sends (DM texts, modal values)
     # at DEBUG, so it keeps a logger under `slack_sdk`, which is held at WARNING, not ours.
-    handler = SocketModeHandler(
+    handler = _AckFirstSocketMode(
         bolt_app, app_token=app_token, logger=logging.getLogger("slack_sdk.socket_mode")
     )
+    handler.gate = gate
     handler.connect()
     log.info("connected to Slack over Socket Mode")
     if on_connected is not None:

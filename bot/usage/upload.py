@@ -4,6 +4,8 @@ the same error. Nothing of the file is kept after the import."""
 
 from __future__ import annotations
 
+import ipaddress
+import urllib.parse
 import urllib.request
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -22,19 +24,46 @@ MAX_BYTES = 50 * 1024 * 1024
 _IDENTITIES_HEADER = "identity,user"
 
 
+def _on_slack(url: str, api_url: str) -> bool:
+    """Whether `url` is on one of Slack's own hosts: the Web API's (`SLACK_API_URL`) or one of
+    its domain's (files.slack.com beside slack.com). The bot token goes nowhere else."""
+    try:
+        parts, api = urllib.parse.urlsplit(url), urllib.parse.urlsplit(api_url)
+        # An impossible port raises here, not halfway through the fetch.
+        host, api_host, _port = parts.hostname, api.hostname, parts.port
+    except ValueError:
+        return False
+    # Over TLS, unless the API itself is reached without it (a local stand-in).
+    if parts.scheme not in ("https", api.scheme) or parts.scheme not in ("https", "http"):
+        return False
+    if not host or not api_host:
+        return False
+    if host == api_host:
+        return True
+    try:
+        ipaddress.ip_address(api_host)
+        return False  # an API reached by address has no sibling hosts
+    except ValueError:
+        domain = ".".join(api_host.split(".")[-2:])
+    return host.endswith("." + domain)
+
+
 def _fetch(client: WebClient, file: dict) -> bytes:
     """The file's bytes from Slack, with the bot token."""
     url = file.get("url_private_download") or file.get("url_private")
-    if not url:
+    if not url or not isinstance(url, str):
         raise PulseError(f"Slack gave no link to {file.get('name', 'the file')}")
-    if (file.get("size") or 0) > MAX_BYTES:
+    if not _on_slack(url, client.base_url):
+        raise PulseError(f"the link to {file.get('name', 'the file')} is not Slack's")
+    size = file.get("size")
+    if isinstance(size, int | float) and size > MAX_BYTES:
         raise PulseError(f"{file.get('name', 'the file')} is over 50 MB; that is not an export")
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
     try:
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {client.token}"})
         with urllib.request.urlopen(request, timeout=30) as response:
             kind = response.headers.get("Content-Type", "")
             data = response.read(MAX_BYTES + 1)
-    except (URLError, OSError) as exc:
+    except (URLError, OSError, ValueError, OverflowError) as exc:
         raise PulseError(f"cannot fetch the file from Slack ({exc})") from None
     # Without the right scope Slack answers its sign-in page, not the file (labelled HTML, or
     # at times not: the start of the body tells).

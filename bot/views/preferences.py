@@ -32,7 +32,8 @@ def subject_value(*, delivery_id: int | None = None, participant_id: int | None 
 def parse_subject(value: str) -> Subject | None:
     """The `Subject` of a button value, or None when it is not one of ours."""
     kind, _, number = value.partition(":")
-    if not number.isdigit() or kind not in ("d", "p"):
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not (number.isascii() and number.isdigit()) or kind not in ("d", "p"):
         return None
     if kind == "d":
         return Subject(delivery_id=int(number))

@@ -58,7 +58,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         scheduler = clock.start()
     try:
         if socket_mode:
-            run_socket_mode(bolt_app, settings.slack_app_token or "")
+            run_socket_mode(bolt_app, settings.slack_app_token or "", gate=deps.ack_first)
         else:
             port = args.port or settings.port
             log.info("serving Slack over HTTP on port %s (POST /slack/events, GET /healthz)", port)
