@@ -10,6 +10,7 @@ is used. This module holds the scoring that applies them.
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -26,15 +27,31 @@ _LEXICON_FILE = "local_lexicon.toml"
 
 
 @dataclass(frozen=True)
+class _Phrase:
+    pattern: re.Pattern[str]
+    theme: str  # "" for a feeling with no theme of its own
+    feeling: float
+    # Whether a "not" before the phrase turns its feeling round.
+    negatable: bool
+    # Whether the phrase knows its clause's feeling better than VADER's word-by-word reading:
+    # irony ("oh great, another login"), a wish ("would be great if ..."), a complaint made
+    # of kind words ("fine until ..."). Then VADER's score for the clause is set aside.
+    overrides: bool
+
+
+@dataclass(frozen=True)
 class _Lexicon:
     # word -> (theme, feeling); theme "" for a feeling with no theme of its own.
     words: dict[str, tuple[str, float]]
-    # (pattern, theme, feeling, whether a "not" before the phrase turns its feeling round)
-    phrases: list[tuple[re.Pattern[str], str, float, bool]]
+    phrases: list[_Phrase]
+    # Emoji and their feeling: VADER reads few of them, and people answer with them alone.
+    emoji: dict[str, float]
     negations: frozenset[str]
     compounds: list[tuple[re.Pattern[str], str]]
     # A reply that means "nothing to add".
     nothing: re.Pattern[str]
+    # A sentence that is one word of praise and nothing else ("great.", "nice").
+    bare_praise: re.Pattern[str]
     # Follow-up questions by (theme, feeling), the general one by feeling, and the last one.
     bank: dict[tuple[str, str], list[str]]
     general: dict[str, str]
@@ -46,7 +63,9 @@ def _pattern(match: str | list[str]) -> re.Pattern[str]:
     return re.compile(match if isinstance(match, str) else "|".join(match), re.I)
 
 
-def _theme(theme: str) -> str:
+def _theme(theme: str, *, feeling_only: bool = False) -> str:
+    if feeling_only and theme == "":
+        return theme
     if theme not in THEMES:
         raise ValueError(f"{_LEXICON_FILE}: {theme!r} is not a theme of bot.analysis.themes")
     return theme
@@ -68,17 +87,20 @@ def _lexicon() -> _Lexicon:
     return _Lexicon(
         words=words,
         phrases=[
-            (
-                _pattern(rule["match"]),
-                _theme(rule["theme"]),
-                float(rule["feeling"]),
-                bool(rule["negatable"]),
+            _Phrase(
+                pattern=_pattern(rule["match"]),
+                theme=_theme(rule["theme"], feeling_only=True),
+                feeling=float(rule["feeling"]),
+                negatable=bool(rule["negatable"]),
+                overrides=bool(rule.get("overrides", False)),
             )
             for rule in data["phrases"]
         ],
+        emoji={symbol: float(value) for symbol, value in data["emoji"].items()},
         negations=frozenset(data["negations"]),
         compounds=[(_pattern(c["match"]), c["replace"]) for c in data["compounds"]],
         nothing=re.compile(r"^\W*(?:" + "|".join(data["nothing_to_add"]) + r")\W*$", re.I),
+        bare_praise=re.compile(r"^(?:" + "|".join(data["bare_praise"]) + r")[ .…]*$", re.I),
         bank={
             (_theme(theme), feeling): list(questions)
             for theme, by_feeling in data["questions"]["theme"].items()
@@ -91,7 +113,13 @@ def _lexicon() -> _Lexicon:
 
 _TOKEN = re.compile(r"[a-z][a-z'’-]*")
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
-_CONTRAST = re.compile(r"\s*\b(?:but|though|although|however|except)\b\s*", re.I)
+# "fine until the queue gets busy" turns on "until" as on "but"; only after a word of faint
+# praise, since "wait until" or "until Friday" contrast nothing.
+_CONTRAST = re.compile(
+    r"\s*\b(?:but|though|although|however|except"
+    r"|(?<=fine )until|(?<=ok )until|(?<=okay )until|(?<=good )until|(?<=works )until)\b\s*",
+    re.I,
+)
 _FUZZY_MIN_LENGTH = 6
 _LABEL_MARGIN = 0.1
 _MIXED = 0.25
@@ -119,13 +147,25 @@ def _word(token: str) -> tuple[str, float] | None:
 class _Signals:
     themes: dict[str, float]
     domain: list[float]
+    # A phrase that reads the clause better than VADER does matched (see _Phrase.overrides).
+    overrides: bool = False
+
+
+def _turned(window: list[str], negations: frozenset[str]) -> bool:
+    """Whether a feeling is turned round by the words before it: a negation, or a "used to"
+    that puts it in the past ("used to be instant" is a complaint about now)."""
+    if negations.intersection(window):
+        return True
+    return ("used", "to") in itertools.pairwise(window)
 
 
 def _signals(text: str) -> _Signals:
     """Themes (with weights) and domain feelings in `text`, with negation flipping feelings."""
-    negations = _lexicon().negations
+    lexicon = _lexicon()
+    negations = lexicon.negations
     themes: dict[str, float] = {}
     domain: list[float] = []
+    overrides = False
     tokens = _TOKEN.findall(text.lower())
     for index, token in enumerate(tokens):
         found = _word(token)
@@ -136,15 +176,19 @@ def _signals(text: str) -> _Signals:
             themes[theme] = themes.get(theme, 0.0) + 1.0
         if value:
             window = tokens[max(0, index - 4) : index]
-            domain.append(-value * 0.7 if negations.intersection(window) else value)
-    for pattern, theme, value, negatable in _lexicon().phrases:
-        for match in pattern.finditer(text):
-            themes[theme] = themes.get(theme, 0.0) + 1.5
-            if not value:
+            domain.append(-value * 0.7 if _turned(window, negations) else value)
+    for phrase in lexicon.phrases:
+        for match in phrase.pattern.finditer(text):
+            if phrase.theme:
+                themes[phrase.theme] = themes.get(phrase.theme, 0.0) + 1.5
+            overrides = overrides or phrase.overrides
+            if not phrase.feeling:
                 continue
             before = _TOKEN.findall(text[max(0, match.start() - 25) : match.start()].lower())[-3:]
-            domain.append(-value * 0.7 if negatable and negations.intersection(before) else value)
-    return _Signals(themes=themes, domain=domain)
+            turned = phrase.negatable and negations.intersection(before)
+            domain.append(-phrase.feeling * 0.7 if turned else phrase.feeling)
+    domain.extend(lexicon.emoji[symbol] for symbol in text if symbol in lexicon.emoji)
+    return _Signals(themes=themes, domain=domain, overrides=overrides)
 
 
 def _segments(text: str) -> list[tuple[str, float]]:
@@ -162,9 +206,11 @@ def _segments(text: str) -> list[tuple[str, float]]:
 
 
 def _clause_score(clause: str) -> float:
-    """A clause's feeling: VADER's compound plus the clause's domain feelings."""
-    score = _vader().polarity_scores(clause)["compound"] + sum(_signals(clause).domain)
-    return max(-1.0, min(1.0, score))
+    """A clause's feeling: VADER's compound plus the clause's domain feelings, or the domain
+    feelings alone where a phrase reads the clause better than VADER's words do."""
+    signals = _signals(clause)
+    words = 0.0 if signals.overrides else _vader().polarity_scores(clause)["compound"]
+    return max(-1.0, min(1.0, words + sum(signals.domain)))
 
 
 def _label(score: float, clauses: list[float]) -> str:
@@ -195,12 +241,22 @@ def _short(text: str, limit: int = 120) -> str:
 def sentiment_of(text: str) -> tuple[float, str]:
     """Sentiment on -1..1 and its label for `text`: the weighted mean of the clauses that carry
     a feeling, so that neutral clauses neither dilute it nor many clauses pile it up."""
-    scored = [
-        (_clause_score(clause), weight)
+    lexicon = _lexicon()
+    segments = [
+        (clause, weight)
         for clause, weight in _segments(_normalise(text))
         # "no" or "that's all" in answer to "anything else?" is not a feeling about the tool.
-        if not _lexicon().nothing.match(clause)
+        if not lexicon.nothing.match(clause)
     ]
+    scored = [(_clause_score(clause), weight) for clause, weight in segments]
+    # A bare word of praise after a report that praised nothing is irony: "it deleted the
+    # draft. great." An exclamation mark or a smile keeps it sincere.
+    if (
+        len(scored) > 1
+        and lexicon.bare_praise.match(segments[-1][0])
+        and max(value for value, _ in scored[:-1]) <= 0.05
+    ):
+        scored[-1] = (-abs(scored[-1][0]), scored[-1][1])
     feeling = [(value, weight) for value, weight in scored if abs(value) > 0.05]
     if not feeling:
         return 0.0, "neutral"
