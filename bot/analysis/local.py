@@ -151,12 +151,18 @@ class _Signals:
     overrides: bool = False
 
 
+_PAST = {("used", "to"), ("was", "worried"), ("were", "worried"), ("was", "afraid")}
+
+
+def _past(window: list[str]) -> bool:
+    """Whether the words before a feeling put it in the past: "used to be instant" is a
+    complaint about now, "was worried it would replace us" a worry that has passed."""
+    return any(pair in _PAST for pair in itertools.pairwise(window))
+
+
 def _turned(window: list[str], negations: frozenset[str]) -> bool:
-    """Whether a feeling is turned round by the words before it: a negation, or a "used to"
-    that puts it in the past ("used to be instant" is a complaint about now)."""
-    if negations.intersection(window):
-        return True
-    return ("used", "to") in itertools.pairwise(window)
+    """Whether a feeling is turned round by the words before it: a negation or the past."""
+    return bool(negations.intersection(window)) or _past(window)
 
 
 def _signals(text: str) -> _Signals:
@@ -184,8 +190,8 @@ def _signals(text: str) -> _Signals:
             overrides = overrides or phrase.overrides
             if not phrase.feeling:
                 continue
-            before = _TOKEN.findall(text[max(0, match.start() - 25) : match.start()].lower())[-3:]
-            turned = phrase.negatable and negations.intersection(before)
+            before = _TOKEN.findall(text[max(0, match.start() - 30) : match.start()].lower())[-4:]
+            turned = (phrase.negatable and negations.intersection(before[-3:])) or _past(before)
             domain.append(-phrase.feeling * 0.7 if turned else phrase.feeling)
     domain.extend(lexicon.emoji[symbol] for symbol in text if symbol in lexicon.emoji)
     return _Signals(themes=themes, domain=domain, overrides=overrides)
@@ -245,8 +251,9 @@ def sentiment_of(text: str) -> tuple[float, str]:
     segments = [
         (clause, weight)
         for clause, weight in _segments(_normalise(text))
-        # "no" or "that's all" in answer to "anything else?" is not a feeling about the tool.
-        if not lexicon.nothing.match(clause)
+        # "no" or "that's all" in answer to "anything else?" is not a feeling about the tool;
+        # "all good" is one.
+        if not (lexicon.nothing.match(clause) and _vader().polarity_scores(clause)["compound"] <= 0)
     ]
     scored = [(_clause_score(clause), weight) for clause, weight in segments]
     # A bare word of praise after a report that praised nothing is irony: "it deleted the
