@@ -23,11 +23,12 @@ from bot.analysis.model import (
     ModelClient,
 )
 from bot.analysis.themes import LABELS, THEMES
-from bot.devkit.evaluation import evaluate, load
+from bot.devkit.evaluation import Evaluation, evaluate, load
 from bot.privacy.scrub import scrub
 from tests.openai_standin import OpenAIStandIn
 
 DATA = Path(__file__).parent / "data"
+BLIND = DATA / "blind"
 GOOD = {
     "sentiment": -0.6,
     "label": "negative",
@@ -46,15 +47,81 @@ def test_the_local_analyzer_gets_sign_and_theme_right_on_the_labelled_replies() 
     assert result.theme_accuracy >= 0.70, f"theme found on {result.theme_accuracy:.0%}"
 
 
-def test_the_local_analyzer_does_not_fall_back_on_replies_it_was_never_tuned_on() -> None:
-    """replies_unseen.jsonl was written after the analyzer by someone who saw nothing of the
-    project, and is never used to change it. On it the analyzer gets the sign right on 78% and
-    the theme on 85% (README, Benchmarks); this guards against a change that makes it worse
-    on unseen words while it looks better on the sets it was developed with."""
-    result = evaluate(LocalAnalyzer(), load(DATA / "replies_unseen.jsonl"), scrub)
-    assert result.items >= 60
-    assert result.sign_accuracy >= 0.75, f"sign right on {result.sign_accuracy:.0%}"
-    assert result.theme_accuracy >= 0.70, f"theme found on {result.theme_accuracy:.0%}"
+def blind(*names: str) -> Evaluation:
+    """The local analyzer over the blind sets in tests/data/blind (all, or those named)."""
+    total = Evaluation()
+    for path in sorted(BLIND.glob("*.jsonl")):
+        if not names or any(name in path.stem for name in names):
+            total = total + evaluate(LocalAnalyzer(), load(path), scrub)
+    return total
+
+
+def test_the_local_analyzer_meets_the_targets_on_the_union_of_the_blind_sets() -> None:
+    """Issue 13's targets on all ten blind sets (tests/data/blind). Seven of them were studied
+    by kind of error after their first run, so this guards the figures; it is not the honest
+    measure of words never seen, which is the test below."""
+    result = blind()
+    assert result.items >= 700 and result.signed >= 400
+    assert result.sign_accuracy >= 0.80, f"sign right on {result.sign_accuracy:.0%}"
+    assert result.neutral_mean_distance <= 0.5, f"|score| {result.neutral_mean_distance:.2f}"
+    assert result.theme_accuracy >= 0.75, f"theme found on {result.theme_accuracy:.0%}"
+    assert result.mixed_accuracy >= 0.70, f"mixed read on {result.mixed_accuracy:.0%}"
+    # Themes not sprayed: at most two on nine in ten replies about one topic, and "access and
+    # licensing" named where it is not the point on at most one in twenty.
+    assert result.single_topic_precision >= 0.90, f"{result.single_topic_precision:.0%}"
+    assert result.access_spray_rate <= 0.05, f"{result.access_spray_rate:.0%}"
+
+
+def test_the_local_analyzer_on_blind_sets_it_was_never_changed_for() -> None:
+    """The last three blind sets were frozen, then run once, and no change to the analyzer
+    was made after studying them: the honest measure of words it has never seen. The theme,
+    neutral and mixed targets are met. THE SIGN TARGET (0.80) IS NOT MET: the analyzer gets
+    the sign right on 78% here (README, "The local analyzer on blind sets"), so that is
+    what this asserts; it guards against losing ground, and says where the analyzer stops."""
+    result = blind("public", "manufacturing", "nonprofit")
+    assert result.items >= 200
+    assert result.sign_accuracy >= 0.78, f"sign right on {result.sign_accuracy:.0%}"
+    assert result.neutral_mean_distance <= 0.5, f"|score| {result.neutral_mean_distance:.2f}"
+    assert result.theme_accuracy >= 0.75, f"theme found on {result.theme_accuracy:.0%}"
+    assert result.mixed_accuracy >= 0.70, f"mixed read on {result.mixed_accuracy:.0%}"
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        # Kinds of reply from issue 13, each handled by a rule true of workplace language.
+        ("I have to re-check everything it writes", -1),  # a complaint with no feeling words
+        ("keeps timing out", -1),
+        ("good for summaries, but it makes up the numbers", -1),  # the clause after "but"
+        ("not bad", 1),  # negation scope
+        ("never once got a total wrong this month", 1),
+        ("not sure it's allowed", -1),
+        ("great, another login screen", -1),  # irony
+        ("more licences would help", -1),  # a request that implies a lack
+        ("used to be instant, now it takes 30 seconds", -1),  # the past turns it round
+        ("cut my report writing from 3 hours to 40 minutes", 1),  # time saved in numbers
+        ("👍", 1),
+    ],
+)
+def test_kinds_of_reply_a_word_list_misreads(text: str, sign: int) -> None:
+    assert LocalAnalyzer().analyze(text).sentiment * sign > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "access"),
+    [
+        ("I log in each morning and use it to draft my emails", False),
+        ("the login page is nice, the drafts are what I use it for", False),
+        ("mixed up two of my accounts in the summary", False),
+        ("can't log in since the SSO change", True),
+        ("still no licence after two weeks", True),
+        ("got kicked out again and had to re-authenticate", True),
+    ],
+)
+def test_access_and_licensing_only_where_access_is_the_point(text: str, access: bool) -> None:
+    themes = LocalAnalyzer().analyze(text).themes
+    assert ("access_licensing" in themes) is access, themes
+    assert len(themes) <= 2
 
 
 def test_the_labelled_set_covers_what_the_issue_asks_for() -> None:

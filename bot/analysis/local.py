@@ -123,6 +123,7 @@ _CONTRAST = re.compile(
 _FUZZY_MIN_LENGTH = 6
 _LABEL_MARGIN = 0.1
 _MIXED = 0.25
+_PASSING = 0.5
 
 
 @lru_cache(maxsize=1)
@@ -275,7 +276,9 @@ def themes_of(text: str, *, most: int = 3) -> list[str]:
     """Themes of `text`, strongest first; ["other"] when none is found."""
     weights = _signals(_normalise(text)).themes
     ranked = sorted(weights, key=lambda theme: (-weights[theme], theme))
-    return ranked[:most] or ["other"]
+    # A theme with less than half the strongest one's weight is a passing word, not a topic:
+    # "the login page" in a reply about drafts does not make it about access.
+    return [t for t in ranked[:most] if weights[t] >= _PASSING * weights[ranked[0]]] or ["other"]
 
 
 def _summary(label: str, themes: list[str]) -> str:
