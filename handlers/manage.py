@@ -51,6 +51,7 @@ from bot.views.setup import (
     setup_modal,
 )
 from handlers.home import publish_home
+from handlers.respond import EXPIRED_TRIGGER, TOO_SLOW, open_view
 
 if TYPE_CHECKING:
     from bot.runtime.deps import Deps
@@ -89,10 +90,10 @@ def _open_modal(deps: Deps, client: WebClient, body: dict, pilot_name: str | Non
     if pilot is not None:
         with deps.db.session() as session:
             form, timezone = form_of(session, pilot), pilot.timezone
-    client.views_open(
-        trigger_id=body["trigger_id"],
-        view=setup_modal(form, editing=pilot_name, groups=_groups(client), timezone=timezone),
-    )
+    modal = setup_modal(form, editing=pilot_name, groups=_groups(client), timezone=timezone)
+    if open_view(client, body["trigger_id"], modal, "set-up modal") == EXPIRED_TRIGGER:
+        # A Home tab button has no thread to answer in: the notice goes on the Home tab.
+        publish_home(deps, client, user_id, TOO_SLOW)
 
 
 def new_pilot(ack: Ack, body: dict, client: WebClient, deps: Deps) -> None:

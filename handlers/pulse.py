@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
-from http.client import HTTPException
 from typing import TYPE_CHECKING
 
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.analysis.queue import run as run_analyses
@@ -32,7 +30,16 @@ from bot.views.pulse import (
     survey_modal,
     thanks_blocks,
 )
-from handlers.respond import NOT_YOURS, SAVE_FAILED, ephemeral, message_of, update_message
+from handlers.respond import (
+    EXPIRED_TRIGGER,
+    NOT_YOURS,
+    SAVE_FAILED,
+    TOO_SLOW,
+    ephemeral,
+    message_of,
+    open_view,
+    update_message,
+)
 
 if TYPE_CHECKING:
     from bot.runtime.deps import Deps
@@ -95,14 +102,9 @@ def _after_first_answer(
     context = survey.context()
     if len(survey.questions) > 1 and body.get("trigger_id"):
         modal = survey_modal(context, survey.answers, include_first=False)
-        try:
-            client.views_open(trigger_id=body["trigger_id"], view=modal)
-        except SlackApiError as exc:
-            # The answer is stored and the DM below offers "Answer the rest" anyway.
-            log.warning("could not open the pulse modal: %s", exc.response.get("error"))
-        except (OSError, HTTPException) as exc:
-            # Slack's answer was lost (a timeout): the modal may well have opened.
-            log.warning("could not hear back from Slack opening the pulse modal: %s", exc)
+        # Whether or not it opens, the answer is stored and the DM below offers "Answer the
+        # rest", so a modal that could not open costs nothing.
+        open_view(client, body["trigger_id"], modal, "pulse modal")
     chosen = label_of(survey.questions[0], value) or f"{value:g}"
     channel, ts = message_of(body)
     update_message(
@@ -137,10 +139,9 @@ def _open_modal(deps: Deps, body: dict, action: dict, client: WebClient, respond
         ephemeral(respond, closed_text(survey.context()))
         return
     include_first = action["action_id"] == CHANGE_ACTION
-    client.views_open(
-        trigger_id=body["trigger_id"],
-        view=survey_modal(survey.context(), survey.answers, include_first=include_first),
-    )
+    modal = survey_modal(survey.context(), survey.answers, include_first=include_first)
+    if open_view(client, body["trigger_id"], modal, "pulse modal") == EXPIRED_TRIGGER:
+        ephemeral(respond, TOO_SLOW)
 
 
 def submit_modal(ack: Ack, body: dict, view: dict, client: WebClient, deps: Deps) -> None:

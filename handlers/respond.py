@@ -19,6 +19,30 @@ NOT_YOURS = "That survey isn't yours, or it no longer exists."
 SAVE_FAILED = "Sorry, I couldn't save that just now. Please try again in a minute."
 
 
+# Slack's trigger_id lives three seconds; work after the ack that started late (a busy
+# process) finds it spent, and the person must press the button again.
+EXPIRED_TRIGGER = "expired_trigger_id"
+TOO_SLOW = (
+    "Sorry, that took longer than Slack waits for a form to open. Please press the button again."
+)
+
+
+def open_view(client: WebClient, trigger_id: str, view: dict, what: str) -> str | None:
+    """Open the modal `view`; None once it is open, else why not: Slack's error code
+    (`expired_trigger_id` when the trigger's three seconds had passed), or "no answer" when
+    Slack's reply was lost (the modal may well have opened). Logged either way."""
+    try:
+        client.views_open(trigger_id=trigger_id, view=view)
+    except SlackApiError as exc:
+        code = str(exc.response.get("error"))
+        log.warning("could not open the %s: %s", what, code)
+        return code
+    except (OSError, HTTPException) as exc:
+        log.warning("could not hear back from Slack opening the %s: %s", what, exc)
+        return "no answer"
+    return None
+
+
 def ephemeral(respond: Respond, text: str, blocks: list | None = None) -> None:
     """A reply only the person sees, under the message they acted on."""
     respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)

@@ -703,3 +703,28 @@ def test_counts_that_would_give_a_withheld_one_away_are_withheld_with_it(
     assert (
         report["people"]["members"] is None and "paused or stopped" in report["withheld"]["members"]
     )
+
+
+def test_a_form_slack_no_longer_waits_for_asks_the_person_to_press_again(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn
+) -> None:
+    """Slack's trigger lives three seconds; when the work after the ack starts later than that
+    (a busy process), "Answer the rest" says so instead of failing in silence."""
+    make_pilot(app.deps)
+    send(app.deps)
+    assert click(sender, slack, "U0PERSON1", "Daily").status_code == 200
+    last_view(slack, 1)
+    slack.wait_for("chat.update")
+    slack.trigger_ttl = 0.0  # every trigger has expired by the time it is used
+    assert click(sender, slack, "U0PERSON1", "Answer the rest", block_id="pulse_progress")
+    [reply] = slack.wait_for("response_url")
+    assert reply.params["response_type"] == "ephemeral"
+    assert "press the button again" in reply.params["text"]
+    assert len(slack.calls_to("views.open")) == 2  # tried, refused
+    assert len(slack.views) == 1
+    # Pressed again in good time, the form opens; the first answer was kept all along.
+    slack.trigger_ttl = 3.0
+    assert click(sender, slack, "U0PERSON1", "Answer the rest", block_id="pulse_progress")
+    view = last_view(slack, 3)
+    assert len(slack.views) == 2 and view["type"] == "modal"
+    assert [a.value_number for a in _answers(app)] == [VALUE["usage"]["Daily"]]

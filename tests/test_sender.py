@@ -184,3 +184,38 @@ def test_the_pacer_slows_once_per_burst_and_holds_everyone_until_retry_after() -
     assert now[0] == pytest.approx(102.0)
     # Still importable from where it used to live.
     assert delivery.Pacer is Pacer
+
+
+class _GaveUp(Exception):
+    pass
+
+
+def test_a_sender_that_gives_up_cancels_the_posts_it_has_not_begun(
+    deps: Deps, slack: SlackStandIn
+) -> None:
+    """A run that ends in an error (its database down past its patience, here its progress
+    callback failing, which takes the same way out) must not go on posting the rows it holds
+    and can no longer write down: the next sender would post them again."""
+    people = make_crowd_pilot(deps, slack, "big", "U0BIG", 40)
+    slack.latency = 0.2  # slow posts, so that rows wait in the queue behind the workers
+    options = dataclasses.replace(deps.send_options, concurrency=2)
+    seen: list[int] = []
+
+    def give_up(progress: delivery.SendProgress) -> None:
+        seen.append(progress.sent)
+        if progress.sent:
+            raise _GaveUp
+
+    with pytest.raises(_GaveUp):
+        send_pulse(
+            deps.db,
+            deps.sending_client,
+            "big",
+            now=deps.clock(),
+            options=options,
+            on_progress=give_up,
+        )
+    posted = len(slack.calls_to("chat.postMessage"))
+    # Held were 4 × 2 = 8 rows; only those a worker had begun may have gone out.
+    assert seen[-1] >= 1 and posted <= seen[-1] + options.concurrency, (posted, seen)
+    assert posted < len(people)

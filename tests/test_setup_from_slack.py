@@ -354,3 +354,16 @@ def test_a_members_home_tab_shows_the_pilots_working_days(
     sender.event({"type": "app_home_opened", "user": "U0PERSON1", "tab": "home"})
     [home] = slack.wait_for("views.publish")
     assert "Working days: Sun–Thu" in json.dumps(home.params["view"], ensure_ascii=False)
+
+
+def test_a_set_up_form_slack_no_longer_waits_for_says_so_on_the_home_tab(
+    app: RunningApp, sender: SlackSender, slack: SlackStandIn, boss: str
+) -> None:
+    slack.trigger_ttl = 0.0  # the work after the ack came after Slack's three seconds
+    assert sender.action(boss, NEW_PILOT_ACTION, "x", block_id="home").status_code == 200
+    [home] = wait(lambda: slack.calls_to("views.publish"))
+    assert "press the button again" in json.dumps(home.params["view"])
+    assert slack.views == {}
+    slack.trigger_ttl = 3.0
+    view = open_modal(sender, slack, boss, NEW_PILOT_ACTION)
+    assert view["callback_id"] == "pilot_setup"

@@ -67,7 +67,7 @@ class SlackSender:
             "api_app_id": "A0PULSE",
             "is_enterprise_install": "false",
             "response_url": self.slack.response_url(f"cmd-{next(_ids)}"),
-            "trigger_id": f"{next(_ids)}.trigger",
+            "trigger_id": self.slack.new_trigger_id(),
         }
         return self.form(fields, **kwargs)
 
@@ -102,7 +102,7 @@ class SlackSender:
             "user": {"id": user_id, "team_id": self.slack.team_id},
             "api_app_id": "A0PULSE",
             "token": "legacy-verification-token",
-            "trigger_id": f"{next(_ids)}.trigger",
+            "trigger_id": self.slack.new_trigger_id(),
             "response_url": self.slack.response_url(f"act-{next(_ids)}"),
             "actions": [action],
         }
@@ -129,7 +129,7 @@ class SlackSender:
             "user": {"id": user_id, "team_id": self.slack.team_id},
             "api_app_id": "A0PULSE",
             "token": "legacy-verification-token",
-            "trigger_id": f"{next(_ids)}.trigger",
+            "trigger_id": self.slack.new_trigger_id(),
             "view": submitted,
         }
         return self.interaction(payload, **kwargs)

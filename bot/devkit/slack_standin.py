@@ -542,6 +542,9 @@ class SlackStandIn:
         self._file_bytes: dict[str, bytes] = {}  # file id -> content served at its URLs
         self._deleted_files: set[str] = set()
         self._opened_dms: set[str] = set()
+        # trigger_id -> when it was issued (monotonic); views.open refuses it after trigger_ttl
+        self._triggers: dict[str, float] = {}
+        self.trigger_ttl = 3.0
 
         self._httpd: _HTTPServer | None = None
         self._http_thread: threading.Thread | None = None
@@ -963,8 +966,11 @@ class SlackStandIn:
     # ------------------------------------------------------------------ payload helpers
 
     def new_trigger_id(self) -> str:
-        """A trigger_id shaped like Slack's, for hand-built interaction payloads."""
-        return f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
+        """A trigger_id shaped like Slack's, for hand-built interaction payloads. Like Slack's,
+        it expires `trigger_ttl` seconds after it was issued (3 by default)."""
+        trigger = f"{secrets.randbelow(10**12)}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
+        self._triggers[trigger] = time.monotonic()
+        return trigger
 
     def slash_command_payload(
         self,
@@ -2064,8 +2070,12 @@ class SlackStandIn:
         return stored
 
     def _require_trigger(self, params: dict) -> None:
-        if not params.get("trigger_id") and not params.get("interactivity_pointer"):
+        trigger = params.get("trigger_id")
+        if not trigger and not params.get("interactivity_pointer"):
             raise _SlackError("invalid_trigger_id")
+        issued = self._triggers.get(trigger) if isinstance(trigger, str) else None
+        if issued is not None and time.monotonic() - issued > self.trigger_ttl:
+            raise _SlackError("expired_trigger_id")
 
     def _views_open(self, params: dict) -> dict:
         self._require_trigger(params)

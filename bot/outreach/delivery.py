@@ -12,6 +12,7 @@ A sender that is killed leaves its claimed rows in `sending`; they are taken aga
 lease runs out, or at once when the sender's process is known to be gone, so only the messages
 in flight at the kill can be sent twice. A sender whose database restarts under it waits for it
 to come back and goes on, its posts still being recorded as they end: it sends nothing twice.
+One that gives up on it cancels the posts it has not begun.
 """
 
 from __future__ import annotations
@@ -63,9 +64,7 @@ HEARTBEAT = 30.0
 # How long a sender waits for its database to come back (a restart, a failover) before it
 # gives up; meanwhile its workers go on posting the rows they hold, and their results wait.
 DATABASE_PATIENCE = 60.0
-# Delivery.failure_reason holds this many characters.
-_REASON_LENGTH = 200
-
+_REASON_LENGTH = 200  # Delivery.failure_reason holds this many characters
 
 # Counted apart from PENDING by `status_counts` when given a moment: rows not yet due (the
 # person's slot, or their working hours, has not come). A count's key, never a stored status.
@@ -493,7 +492,8 @@ class Sender:
         in_flight = 0
         last_report = 0.0
         last_heartbeat = time.monotonic()
-        with ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="send")
+        try:
             # Hold enough rows to keep every worker busy, claimed in chunks rather than one by
             # one, but no more than they can start soon: rows held are rows no one else sends.
             held = self.concurrency * 4
@@ -538,6 +538,8 @@ class Sender:
                 if self.on_progress is not None and time.monotonic() - last_report > 0.2:
                     last_report = time.monotonic()
                     self.on_progress(progress)
+        finally:  # posts begun but not written down would go out again from the next sender
+            pool.shutdown(wait=True, cancel_futures=True)
         if self.on_progress is not None:
             self.on_progress(progress)
         return progress
