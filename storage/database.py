@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, InvalidatePoolError, OperationalError
 from sqlalchemy.pool import QueuePool, StaticPool
 from sqlmodel import Session
 
@@ -93,15 +93,44 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"connect_timeout": 5},
     )
+    dialect = engine.dialect
+
+    def ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("returned", 0.0) < IDLE_BEFORE_PING:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool drops this connection and those as old, and opens a fresh one.
+            raise InvalidatePoolError(f"a pooled connection was dropped: {exc}") from exc
+        if not alive:
+            raise InvalidatePoolError("a pooled connection was dropped")
+
+    event.listen(engine, "checkout", ping_if_idle)
+    event.listen(engine, "checkin", _returned)
+    event.listen(engine, "connect", _returned)
+    return engine
+
+
+# A pooled connection that has sat idle may have been dropped (a restart, a failover, a
+# proxy's idle timeout), so it is pinged before use; one returned a moment ago is not. A ping
+# on every checkout (`pool_pre_ping`) is a round trip per unit of work: a third of a click's
+# acknowledgement on a busy machine (py-spy, bench/ack_latency.py). A connection that died in
+# that moment fails its first statement as a disconnect, which empties the pool, and the work
+# that must not fail (answers, sends, claims) is retried by `Database.retrying`.
+IDLE_BEFORE_PING = 2.0
+
+
+def _returned(_dbapi_connection: Any, record: Any, *_: Any) -> None:
+    record.info["returned"] = time.monotonic()
 
 
 class Database:
@@ -112,6 +141,8 @@ class Database:
         self.engine = build_engine(url, pool_size=pool_size)
         # The same pool, marked so that SQLite begins these transactions for writing.
         self._writer = self.engine.execution_options(writes=True)
+        # The same pool again, each statement committing on its own (see `statements`).
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         # SQLite has one writer at a time, and a writer that finds the lock taken sleeps in
         # growing steps (up to 100 ms) before it looks again. Queuing this process's writers
         # on a lock of our own hands the database over the moment it is free.
@@ -128,6 +159,20 @@ class Database:
     def session(self) -> Session:
         """A new session; use it as `with db.session() as session:` for one unit of work."""
         return Session(self.engine, expire_on_commit=False)
+
+    @contextlib.contextmanager
+    def statements(self) -> Iterator[Session]:
+        """A session whose every statement is a whole unit of work on its own, committed as it
+        runs: on PostgreSQL one round trip per statement, with no BEGIN and no COMMIT, which on
+        a busy machine are half of a click's wait. On SQLite, where a round trip costs nothing,
+        a write transaction as `transaction()` gives. Only for work whose statements need no
+        transaction around them."""
+        if self.is_sqlite:
+            with self.transaction() as session:
+                yield session
+            return
+        with Session(self._autocommit, expire_on_commit=False) as session:
+            yield session
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -78,13 +78,31 @@ def upsert(
 
     Returns the primary key of the row inserted or updated.
     """
+    statement = _upsert_statement(session, model, tuple(key), tuple(update))
+    return session.execute(statement, _complete(_defaults(model), row)).one()[0]
+
+
+# Built once per (dialect, table, key, columns updated) and executed with each row's values:
+# a statement's `excluded` is an alias of the whole table whose columns refer back to it, a
+# reference cycle that only the garbage collector frees; built per call, every upsert left one
+# behind (~80 objects), and the collection that freed them fell in whatever ran next.
+_UPSERTS: dict[tuple[str, Table, tuple[str, ...], tuple[str, ...]], Any] = {}
+
+
+def _upsert_statement(
+    session: Session, model: type[SQLModel], key: tuple[str, ...], update: tuple[str, ...]
+) -> Any:
     table: Table = model.__table__  # type: ignore[attr-defined]
-    statement = _insert(session, model).values(_complete(_defaults(model), row))
-    statement = statement.on_conflict_do_update(
-        index_elements=list(key),
-        set_={column: statement.excluded[column] for column in update},
-    ).returning(*table.primary_key.columns)
-    return session.execute(statement).one()[0]
+    cache_key = (session.get_bind().dialect.name, table, key, update)
+    statement = _UPSERTS.get(cache_key)
+    if statement is None:
+        insert = _insert(session, model)
+        statement = insert.on_conflict_do_update(
+            index_elements=list(key),
+            set_={column: insert.excluded[column] for column in update},
+        ).returning(*table.primary_key.columns)
+        _UPSERTS[cache_key] = statement
+    return statement
 
 
 def upsert_many(

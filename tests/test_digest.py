@@ -4,6 +4,7 @@ summary, the clock, and the CLI. Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -398,6 +399,28 @@ def test_past_weeks_are_kept_and_erasing_answers_recounts_them(
         assert session.exec(select(PeriodSnapshot)).all() == []
     content = compose_digest(deps.db, PILOT, None, deps.clock())
     assert content.participation.previous_responded == 5
+
+
+def test_composing_leaves_no_garbage_for_the_collector(deps: Deps, slack: SlackStandIn) -> None:
+    """A compose's memory is freed as it goes (no reference cycles): garbage left for the
+    collector would be freed inside whatever ran next, the next compose included, and make its
+    peak memory depend on where a collection happened to fall."""
+    users = make(deps, slack, 8)
+    last, this = two_weeks(deps, users)
+
+    def both() -> None:
+        # Last week's (kept again each time, an upsert) and this week's (frictions, quotes).
+        compose_digest(deps.db, PILOT, last, deps.clock())
+        compose_digest(deps.db, PILOT, this, deps.clock())
+
+    both()  # the first one keeps the past weeks and fills the caches
+    gc.collect()
+    gc.disable()
+    try:
+        both()
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
 
 
 def test_pilot_status_shows_the_same_frictions_and_wins(deps: Deps, slack: SlackStandIn) -> None:

@@ -12,8 +12,7 @@ A sender that is killed leaves its claimed rows in `sending`; they are taken aga
 lease runs out, or at once when the sender's process is known to be gone, so only the messages
 in flight at the kill can be sent twice. A sender whose database restarts under it waits for it
 to come back and goes on, its posts still being recorded as they end: it sends nothing twice.
-One that gives up on it cancels the posts it has not begun.
-"""
+One that gives up on it cancels the posts it has not begun."""
 
 from __future__ import annotations
 
@@ -57,23 +56,28 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-# A claimed row whose sender has said nothing for this long is taken over by another sender;
-# a live sender renews its claims well within it, however slow Slack is.
+# A claimed row whose sender has said nothing for this long is taken over by another sender.
 LEASE = timedelta(minutes=2)
-HEARTBEAT = 30.0
+HEARTBEAT = 30.0  # a live sender renews its claims well within it, however slow Slack is
 # How long a sender waits for its database to come back (a restart, a failover) before it
 # gives up; meanwhile its workers go on posting the rows they hold, and their results wait.
 DATABASE_PATIENCE = 60.0
 _REASON_LENGTH = 200  # Delivery.failure_reason holds this many characters
 
 # Counted apart from PENDING by `status_counts` when given a moment: rows not yet due (the
-# person's slot, or their working hours, has not come). A count's key, never a stored status.
+# person's slot or working hours have not come); a count's key, never a stored status.
 WAITING = "waiting"
 
 
-def _due(due_by: datetime) -> Any:
+def _due(due_by: Any) -> Any:
     """The rows a sender may take at `due_by`: due by then (None: due at once)."""
     return or_(Delivery.due_at.is_(None), Delivery.due_at <= due_by)
+
+
+_STATUS_OR_WAITING = case(  # built once: built per call, it left reference cycles behind
+    (and_(Delivery.status == DeliveryStatus.PENDING, ~_due(bindparam("due_by"))), literal(WAITING)),
+    else_=Delivery.status,
+)
 
 
 def status_counts(
@@ -81,16 +85,12 @@ def status_counts(
 ) -> Counter[str]:
     """How many deliveries of the round and purpose are in each status; a status with none
     counts 0. With `due_by`, pending rows not due by then count as WAITING, not PENDING."""
-    status: Any = Delivery.status
-    if due_by is not None:
-        status = case(
-            (and_(Delivery.status == DeliveryStatus.PENDING, ~_due(due_by)), literal(WAITING)),
-            else_=Delivery.status,
-        )
+    status: Any = Delivery.status if due_by is None else _STATUS_OR_WAITING
     rows = session.exec(
         select(status, func.count())
         .where(Delivery.round_id == round_id, Delivery.purpose == purpose)
-        .group_by(status)
+        .group_by(status),
+        params=None if due_by is None else {"due_by": due_by},
     ).all()
     return Counter({str(key): count for key, count in rows})
 

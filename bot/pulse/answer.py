@@ -282,8 +282,12 @@ def record_click(
     value: float,
     now: datetime,
 ) -> AnswerOutcome:
-    """Store a one-click answer: the person's own delivery, an open round, an offered value."""
-    with db.transaction() as session:
+    """Store a one-click answer: the person's own delivery, an open round, an offered value.
+
+    The check and the upsert are one statement each, with no transaction around them: the
+    upsert alone is the write, and what the check reads (whose delivery, when the round
+    closes) does not change under it."""
+    with db.statements() as session:
         connection = session.connection()
         row = connection.execute(_CLICK_CHECK, {"delivery_id": delivery_id}).first()
         if row is None or row.slack_user_id != slack_user_id or row.question_set_id is None:

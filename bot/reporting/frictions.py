@@ -12,8 +12,9 @@ theme is quoted, with words about that theme.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import String, case, cast, distinct, func, or_
+from sqlalchemy import String, bindparam, case, cast, distinct, func, or_
 from sqlmodel import Session, select
 
 from bot.analysis.local import themes_of
@@ -64,10 +65,14 @@ def _short(text: str) -> str:
     return cut.rstrip(",;:") + "…"
 
 
-def _quotes(session: Session, round_ids: list[int], theme: str, friction: bool) -> tuple:
-    """Up to two short quotes on `theme`, each from a different person, newest first: a
-    blocker (or win) the analyzer named, else the person's own scrubbed words."""
-    rows = session.exec(
+# The statements are built once, with the rounds (and the theme) as parameters: SQLAlchemy
+# builds an IN list, an ORDER BY on an expression and the like with reference cycles, which
+# only the garbage collector frees, so a statement built per call leaves garbage behind.
+_ROUND_IDS = bindparam("round_ids", expanding=True)
+
+
+def _quotes_statement(friction: bool) -> Any:
+    return (
         select(
             Analysis.participant_id,
             Analysis.source,
@@ -76,14 +81,34 @@ def _quotes(session: Session, round_ids: list[int], theme: str, friction: bool) 
         )
         .join(AnalysisTheme, AnalysisTheme.analysis_id == Analysis.id)
         .where(
-            Analysis.round_id.in_(round_ids),
+            Analysis.round_id.in_(_ROUND_IDS),
             Analysis.status == AnalysisStatus.DONE,
-            AnalysisTheme.theme == theme,
+            AnalysisTheme.theme == bindparam("theme"),
             _FRICTION if friction else _WIN,
         )
         .order_by(Analysis.id.desc())
         .limit(_CANDIDATES)
-    ).all()
+    )
+
+
+_QUOTES = {friction: _quotes_statement(friction) for friction in (True, False)}
+# Distinct people where the condition holds (a CASE without ELSE is NULL, not counted).
+_VOICES = (
+    select(
+        AnalysisTheme.theme,
+        func.count(distinct(case((_FRICTION, Analysis.participant_id)))),
+        func.count(distinct(case((_WIN, Analysis.participant_id)))),
+    )
+    .join(Analysis, Analysis.id == AnalysisTheme.analysis_id)
+    .where(Analysis.round_id.in_(_ROUND_IDS), Analysis.status == AnalysisStatus.DONE)
+    .group_by(AnalysisTheme.theme)
+)
+
+
+def _quotes(session: Session, round_ids: list[int], theme: str, friction: bool) -> tuple:
+    """Up to two short quotes on `theme`, each from a different person, newest first: a
+    blocker (or win) the analyzer named, else the person's own scrubbed words."""
+    rows = session.exec(_QUOTES[friction], params={"round_ids": round_ids, "theme": theme}).all()
     quotes: list[str] = []
     quoted: set[int] = set()
     for participant_id, source, source_id, phrases in rows:
@@ -115,15 +140,7 @@ def voices(
     found = Voices()
     if not round_ids:
         return found
-    # Distinct people where the condition holds (a CASE without ELSE is NULL, not counted).
-    frictions = func.count(distinct(case((_FRICTION, Analysis.participant_id))))
-    wins = func.count(distinct(case((_WIN, Analysis.participant_id))))
-    rows = session.exec(
-        select(AnalysisTheme.theme, frictions, wins)
-        .join(Analysis, Analysis.id == AnalysisTheme.analysis_id)
-        .where(Analysis.round_id.in_(round_ids), Analysis.status == AnalysisStatus.DONE)
-        .group_by(AnalysisTheme.theme)
-    ).all()
+    rows = session.exec(_VOICES, params={"round_ids": round_ids}).all()
     few: set[str] = set()
     listed: set[str] = set()
     for kind, index in (("frictions", 1), ("wins", 2)):

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from bot.pilots.period import period_bounds, period_of, shift
@@ -26,6 +27,13 @@ from storage.upsert import upsert
 TREND_WEEKS = 12
 
 Headline = dict[str, Any]
+
+# Built once: an IN list built per call leaves a reference cycle for the garbage collector.
+_STORED = select(PeriodSnapshot.period, PeriodSnapshot.figures).where(
+    PeriodSnapshot.pilot_id == bindparam("pilot_id"),
+    PeriodSnapshot.period.in_(bindparam("periods", expanding=True)),
+    PeriodSnapshot.min_group_size == bindparam("min_group_size"),
+)
 
 
 def _mean(figures: PeriodFigures, key: str) -> float | None:
@@ -90,11 +98,12 @@ class History:
 
     def _stored(self, periods: Iterable[str]) -> dict[str, Headline]:
         rows = self.session.exec(
-            select(PeriodSnapshot.period, PeriodSnapshot.figures).where(
-                PeriodSnapshot.pilot_id == self.pilot.id,
-                PeriodSnapshot.period.in_(list(periods)),
-                PeriodSnapshot.min_group_size == self.pilot.min_group_size,
-            )
+            _STORED,
+            params={
+                "pilot_id": self.pilot.id,
+                "periods": list(periods),
+                "min_group_size": self.pilot.min_group_size,
+            },
         ).all()
         return {period: figures for period, figures in rows}
 

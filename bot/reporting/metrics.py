@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, distinct, func
+from sqlalchemy import bindparam, case, distinct, func
 from sqlmodel import Session, select
 
 from bot.outreach.delivery import WAITING, status_counts
@@ -238,16 +238,31 @@ def rounds_of_period(session: Session, pilot_id: int, period: str) -> list[int]:
     )
 
 
+# Statements over a period's rounds, built once with the rounds as a parameter: SQLAlchemy
+# builds an IN list (and an ORDER BY on an aggregate) with reference cycles, which only the
+# garbage collector frees, so a statement built per call leaves garbage behind.
+_ROUND_IDS = bindparam("round_ids", expanding=True)
+_SENTIMENT = select(
+    func.count(distinct(Analysis.participant_id)), func.avg(Analysis.sentiment)
+).where(
+    Analysis.round_id.in_(_ROUND_IDS),
+    Analysis.status == AnalysisStatus.DONE,
+    Analysis.sentiment.is_not(None),
+)
+_PEOPLE = func.count(distinct(Analysis.participant_id))
+_THEME_COUNTS = (
+    select(AnalysisTheme.theme, _PEOPLE)
+    .join(Analysis, Analysis.id == AnalysisTheme.analysis_id)
+    .where(Analysis.round_id.in_(_ROUND_IDS), Analysis.status == AnalysisStatus.DONE)
+    .group_by(AnalysisTheme.theme)
+    .order_by(_PEOPLE.desc(), AnalysisTheme.theme)
+)
+
+
 def _sentiment(session: Session, round_ids: list[int]) -> tuple[int, float | None]:
     if not round_ids:
         return 0, None
-    n, mean = session.exec(
-        select(func.count(distinct(Analysis.participant_id)), func.avg(Analysis.sentiment)).where(
-            Analysis.round_id.in_(round_ids),
-            Analysis.status == AnalysisStatus.DONE,
-            Analysis.sentiment.is_not(None),
-        )
-    ).one()
+    n, mean = session.exec(_SENTIMENT, params={"round_ids": round_ids}).one()
     return n, None if mean is None else float(mean)
 
 
@@ -255,14 +270,7 @@ def theme_counts(session: Session, round_ids: list[int]) -> list[tuple[str, int]
     """(theme, distinct people who raised it), most raised first."""
     if not round_ids:
         return []
-    people = func.count(distinct(Analysis.participant_id))
-    rows = session.exec(
-        select(AnalysisTheme.theme, people)
-        .join(Analysis, Analysis.id == AnalysisTheme.analysis_id)
-        .where(Analysis.round_id.in_(round_ids), Analysis.status == AnalysisStatus.DONE)
-        .group_by(AnalysisTheme.theme)
-        .order_by(people.desc(), AnalysisTheme.theme)
-    ).all()
+    rows = session.exec(_THEME_COUNTS, params={"round_ids": round_ids}).all()
     return [(theme, count) for theme, count in rows]
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlmodel import Session, select
 
 from bot.outreach.round import chosen_period
@@ -72,15 +72,18 @@ def _actuals(current: Headline) -> dict[str, float | None]:
     return {metric: current.get(metric) for metric in GOAL_METRICS}
 
 
+# Built once: an IN list built per call leaves a reference cycle for the garbage collector.
+_COMMENTS = select(func.count()).where(
+    Analysis.round_id.in_(bindparam("round_ids", expanding=True)),
+    Analysis.status == AnalysisStatus.DONE,
+)
+
+
 def _comments(session: Session, round_ids: list[int]) -> int:
     """How many texts people wrote this period (pulse comments and check-ins), analysed."""
     if not round_ids:
         return 0
-    return session.exec(
-        select(func.count()).where(
-            Analysis.round_id.in_(round_ids), Analysis.status == AnalysisStatus.DONE
-        )
-    ).one()
+    return session.exec(_COMMENTS, params={"round_ids": round_ids}).one()
 
 
 @dataclass

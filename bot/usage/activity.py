@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import case, distinct, func
+from sqlalchemy import bindparam, case, distinct, func
 from sqlmodel import Session, or_, select
 
 from bot.errors import PulseError, slack_error_code
@@ -193,22 +193,29 @@ def _days(period: str) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
+# Built once, the pilot and the days as parameters: the expressions below, built per call,
+# leave reference cycles behind for the garbage collector.
+_ACTIVE = case((UsageDay.active.is_(True), UsageDay.participant_id))
+_USAGE = select(
+    func.count(),
+    func.count(distinct(_ACTIVE)),
+    func.sum(case((UsageDay.active.is_(True), UsageDay.uses))),
+    func.count(case((UsageDay.active.is_(True) & UsageDay.uses.is_(None), 1))),
+    func.min(UsageDay.source),
+    func.max(UsageDay.source),
+).where(
+    UsageDay.pilot_id == bindparam("pilot_id"),
+    UsageDay.day >= bindparam("first"),
+    UsageDay.day <= bindparam("last"),
+)
+
+
 def usage_figures(
     session: Session, pilot: Pilot, period: str, members: int, minimum: int
 ) -> UsageFigures | None:
     """The week's actual usage; None when nothing was imported for it."""
     first, last = _days(period)
-    active = case((UsageDay.active.is_(True), UsageDay.participant_id))
-    row = session.exec(
-        select(
-            func.count(),
-            func.count(distinct(active)),
-            func.sum(case((UsageDay.active.is_(True), UsageDay.uses))),
-            func.count(case((UsageDay.active.is_(True) & UsageDay.uses.is_(None), 1))),
-            func.min(UsageDay.source),
-            func.max(UsageDay.source),
-        ).where(UsageDay.pilot_id == pilot.id, UsageDay.day >= first, UsageDay.day <= last)
-    ).one()
+    row = session.exec(_USAGE, params={"pilot_id": pilot.id, "first": first, "last": last}).one()
     rows, active_users, uses, uncounted, first_source, last_source = row
     if not rows:
         return None
