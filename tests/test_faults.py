@@ -793,6 +793,22 @@ def test_postgresql_restarted_mid_burst_of_answers_keeps_every_answer_once(
 # -- the sender killed at ten random points -------------------------------------------------------
 
 
+def _no_transaction_in_flight(db: Database) -> bool:
+    """Whether no other connection to the database is in the middle of a statement or a
+    transaction. A sender killed just after sending COMMIT leaves its server process to finish
+    it: until then, what it wrote is neither there nor surely lost."""
+    if db.is_sqlite:
+        return True  # no server: a killed writer's transaction is committed or it is not
+    with db.session() as session:
+        busy = session.exec(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+        ).one()
+    return busy[0] == 0
+
+
 def _sent_people(db: Database) -> set[str]:
     with db.session() as session:
         return set(
@@ -848,6 +864,7 @@ def test_a_sender_killed_at_ten_random_points_sends_again_only_what_was_in_fligh
         run.send_signal(signal.SIGKILL)
         run.wait(timeout=10)
         assert _wait_until(settled)
+        assert _wait_until(lambda: _no_transaction_in_flight(app.deps.db))
         # Posts of this run whose row it had not yet marked sent: the next run sends them again.
         unrecorded = {c.params["channel"] for c in posted()[calls_before:]} - _sent_people(
             app.deps.db
