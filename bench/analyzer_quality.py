@@ -54,14 +54,6 @@ def sets() -> dict[str, Path]:
     return named
 
 
-def blind_union(analyzer: object) -> Evaluation:
-    """The analyzer over the union of the blind sets, as the test-suite measures it."""
-    total = Evaluation()
-    for path in sorted(BLIND.glob("*.jsonl")):
-        total = total + evaluate(analyzer, load(path), scrub)
-    return total
-
-
 def line(name: str, result: Evaluation) -> str:
     return (
         f"{name:<32} {result.items:>4}  sign {result.sign_accuracy:>4.0%} "

@@ -10,6 +10,8 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.errors import slack_error_code
+
 if TYPE_CHECKING:
     from bot.runtime.slack_client import MessageUpdates
 
@@ -34,7 +36,7 @@ def open_view(client: WebClient, trigger_id: str, view: dict, what: str) -> str 
     try:
         client.views_open(trigger_id=trigger_id, view=view)
     except SlackApiError as exc:
-        code = str(exc.response.get("error"))
+        code = slack_error_code(exc)
         log.warning("could not open the %s: %s", what, code)
         return code
     except (OSError, HTTPException) as exc:
